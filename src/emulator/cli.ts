@@ -1,0 +1,21 @@
+import { startEmulator } from './index.js'
+
+const port = Number(process.env.EMULATOR_PORT ?? 2027)
+const token = process.env.EMULATOR_TOKEN
+
+const emu = await startEmulator({
+  port,
+  host: process.env.EMULATOR_HOST ?? '127.0.0.1',
+  tokens: token ? [token] : undefined
+})
+
+process.stdout.write(`Coze emulator listening on ${emu.url}\ntoken: ${emu.token}\n`)
+
+let stopping = false
+const stop = (): void => {
+  if (stopping) return
+  stopping = true
+  void emu.close().then(() => process.exit(0))
+}
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)

@@ -1,0 +1,102 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import type { RecordedRequest, RouteDef, Runtime } from './runtime.js'
+import type { FaultController } from './faults.js'
+import { FaultRegistry } from './faults.js'
+import { Store } from './state.js'
+import { Router, createRequestListener } from './server.js'
+import { chatRoutes } from './chat.js'
+import { fileRoutes } from './files.js'
+import { accountRoutes } from './account.js'
+import { controlRoutes } from './control.js'
+
+export type { Fault, FaultController, FaultMatch } from './faults.js'
+export type { RecordedRequest } from './runtime.js'
+export { DEFAULT_BOT_ID, BOTS } from './bots.js'
+
+export interface EmulatorOptions {
+  /** default 0 (random) */
+  port?: number
+  /** default '127.0.0.1' */
+  host?: string
+  /** accepted bearer tokens; default: one random token `emu_<hex>` */
+  tokens?: string[]
+  /** per-delta delay of the slow bot, default 200 */
+  slowDeltaMs?: number
+  /** per-delta delay of all other bots, default 0 */
+  deltaDelayMs?: number
+  /** how long an is_async workflow stays Running, default 50 */
+  asyncWorkflowMs?: number
+  /** total bytes of uploaded files kept (bounded memory, oldest evicted), default 64 MiB */
+  maxFileBytes?: number
+}
+
+export interface Emulator {
+  /** e.g. http://127.0.0.1:54321 (no trailing slash, usable as the SDK's baseURL) */
+  url: string
+  /** first accepted token */
+  token: string
+  /** every request, in arrival order; only the last 1,000 are kept */
+  requests: RecordedRequest[]
+  faults: FaultController
+  setSlowDeltaMs(ms: number): void
+  /** ends open streams and closes all sockets, so test runs never hang */
+  close(): Promise<void>
+}
+
+const ROUTES: RouteDef[] = [...chatRoutes, ...fileRoutes, ...accountRoutes, ...controlRoutes]
+
+export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulator> {
+  const tokens = opts.tokens && opts.tokens.length > 0 ? opts.tokens : [`emu_${randomBytes(16).toString('hex')}`]
+  const faults = new FaultRegistry()
+  const rt: Runtime = {
+    opts: {
+      slowDeltaMs: opts.slowDeltaMs ?? 200,
+      deltaDelayMs: opts.deltaDelayMs ?? 0,
+      asyncWorkflowMs: opts.asyncWorkflowMs ?? 50,
+      maxFileBytes: opts.maxFileBytes ?? 64 * 1024 * 1024
+    },
+    tokens: new Set(tokens),
+    store: new Store(opts.maxFileBytes ?? 64 * 1024 * 1024),
+    faults,
+    openStreams: new Set(),
+    live: new Set(),
+    closing: false
+  }
+  const requests: RecordedRequest[] = []
+  const server = createServer({ noDelay: true, keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, createRequestListener(rt, new Router(ROUTES), requests))
+
+  const host = opts.host ?? '127.0.0.1'
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+  const urlHost = host.includes(':') ? `[${host}]` : host
+
+  let closed: Promise<void> | undefined
+  return {
+    url: `http://${urlHost}:${port}`,
+    token: tokens[0]!,
+    requests,
+    faults,
+    setSlowDeltaMs (ms: number) {
+      rt.opts.slowDeltaMs = ms
+    },
+    close () {
+      if (closed) return closed
+      rt.closing = true
+      closed = new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const s of [...rt.live]) s.stop('close')
+        for (const sink of [...rt.openStreams]) sink.end()
+        server.closeAllConnections()
+      })
+      return closed
+    }
+  }
+}

@@ -1,0 +1,207 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Ctx, RecordedRequest, RouteDef, Runtime, Upload } from './runtime.js'
+import { Stopper } from './runtime.js'
+import { CozeFault } from './errors.js'
+import { newLogId } from './ids.js'
+import { reservedFault } from './faults.js'
+import { boundaryOf, parseMultipart } from './multipart.js'
+import { sendCozeError, sendHttpStatus, sendJson } from './respond.js'
+
+const MAX_JSON_BYTES = 16 * 1024 * 1024
+export const MAX_RECORDED = 1000
+
+type Method = 'GET' | 'POST' | 'DELETE'
+
+interface Pattern { method: Method; re: RegExp; route: RouteDef }
+
+export class Router {
+  private readonly exact = new Map<string, RouteDef>()
+  private readonly patterns: Pattern[] = []
+
+  constructor (routes: RouteDef[]) {
+    for (const r of routes) {
+      const methods = Array.isArray(r.method) ? r.method : [r.method]
+      for (const m of methods) {
+        if (typeof r.path === 'string') this.exact.set(`${m} ${r.path}`, r)
+        else this.patterns.push({ method: m, re: r.path, route: r })
+      }
+    }
+  }
+
+  find (method: string, path: string): { route: RouteDef; params: string[] } | undefined {
+    const r = this.exact.get(`${method} ${path}`)
+    if (r) return { route: r, params: [] }
+    for (const p of this.patterns) {
+      if (p.method !== method) continue
+      const m = p.re.exec(path)
+      if (m) return { route: p.route, params: m.slice(1).map((s) => safeDecode(s ?? '')) }
+    }
+    return undefined
+  }
+}
+
+function safeDecode (s: string): string {
+  if (!s.includes('%')) return s
+  try { return decodeURIComponent(s) } catch { return s }
+}
+
+/** The SDK builds query strings by hand without encoding: split, and decode only what decodes. */
+export function parseQuery (qs: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (!qs) return out
+  for (const part of qs.split('&')) {
+    if (!part) continue
+    const i = part.indexOf('=')
+    if (i < 0) out[safeDecode(part)] = ''
+    else out[safeDecode(part.slice(0, i))] = safeDecode(part.slice(i + 1))
+  }
+  return out
+}
+
+function readBody (req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let tooLarge = false
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) tooLarge = true
+      else chunks.push(c)
+    })
+    req.once('end', () => resolve(tooLarge ? 'too_large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
+    req.once('error', reject)
+  })
+}
+
+function hasBody (req: IncomingMessage): boolean {
+  const len = req.headers['content-length']
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined
+}
+
+function parseBody (raw: Buffer, contentType: string | undefined): Record<string, unknown> {
+  if (raw.length === 0) return {}
+  const text = raw.toString('utf8')
+  if (contentType && /application\/x-www-form-urlencoded/i.test(contentType)) {
+    return Object.fromEntries(new URLSearchParams(text))
+  }
+  if (text.trim() === '') return {}
+  let parsed: unknown
+  try { parsed = JSON.parse(text) } catch { throw new CozeFault(4000, 'The request body is not valid JSON.') }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CozeFault(4000, 'The request body must be a JSON object.')
+  return parsed as Record<string, unknown>
+}
+
+function tokenOf (req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization
+  if (!h || !h.startsWith('Bearer ')) return undefined
+  return h.slice(7).trim()
+}
+
+export function createRequestListener (rt: Runtime, router: Router, requests: RecordedRequest[]): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const logid = newLogId()
+    const url = req.url ?? '/'
+    const qi = url.indexOf('?')
+    let path = qi < 0 ? url : url.slice(0, qi)
+    if (path.includes('//')) path = path.replace(/\/{2,}/g, '/')
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
+    const method = req.method ?? 'GET'
+    const rec: RecordedRequest = {
+      method,
+      path,
+      query: qi < 0 ? {} : parseQuery(url.slice(qi + 1)),
+      headers: req.headers,
+      body: undefined,
+      aborted: false,
+      finished: false
+    }
+    requests.push(rec)
+    if (requests.length > MAX_RECORDED) requests.shift()
+    let cutByServer = false
+    res.once('finish', () => { rec.finished = true })
+    res.once('close', () => { if (!res.writableFinished && !cutByServer && !rt.closing) rec.aborted = true })
+
+    const found = router.find(method, path)
+    if (!found) {
+      sendJson(res, logid, { code: 4200, msg: `Not Found: ${method} ${path}`, detail: { logid } }, 404)
+      return
+    }
+    const { route, params } = found
+    const ctx: Ctx = { rt, req, res, rec, logid, method, path, query: rec.query, body: {}, upload: undefined, params, fault: undefined, deltaMs: undefined }
+
+    const run = async (): Promise<void> => {
+      if (hasBody(req)) {
+        const limit = route.upload ? rt.opts.maxFileBytes + 1024 * 1024 : MAX_JSON_BYTES
+        const raw = await readBody(req, limit)
+        if (raw === 'too_large') throw new CozeFault(4000, `The request body exceeds ${limit} bytes.`)
+        const boundary = route.upload ? boundaryOf(req.headers['content-type']) : undefined
+        if (boundary) {
+          const part = parseMultipart(raw, boundary).find((p) => p.name === 'file')
+          if (part) {
+            const up: Upload = { fileName: part.fileName, contentType: part.contentType, data: Buffer.from(part.data) }
+            ctx.upload = up
+            rec.body = { fileName: up.fileName, bytes: up.data.length, contentType: up.contentType }
+          }
+        } else {
+          ctx.body = parseBody(raw, req.headers['content-type'])
+          rec.body = ctx.body
+        }
+      }
+
+      const token = tokenOf(req)
+      if (token === undefined || !rt.tokens.has(token)) {
+        sendCozeError(res, logid, 4100)
+        return
+      }
+
+      if (!route.control) {
+        const fault = rt.faults.take(path) ?? (route.faultIdField ? reservedFault(ctx.body[route.faultIdField]) : undefined)
+        if (fault) {
+          switch (fault.kind) {
+            case 'latency':
+              if (fault.headersMs && fault.headersMs > 0) {
+                const s = new Stopper(rt.live)
+                await s.sleep(fault.headersMs)
+                s.dispose()
+                if (s.stopped || res.destroyed) return
+              }
+              if (fault.deltaMs !== undefined) ctx.deltaMs = fault.deltaMs
+              break
+            case 'coze_error':
+              sendCozeError(res, logid, fault.code, fault.msg)
+              return
+            case 'http_status':
+              sendHttpStatus(res, logid, fault.status)
+              return
+            case 'reset':
+              cutByServer = true
+              req.socket.destroy()
+              return
+            case 'hang':
+              return
+            case 'stream_error':
+            case 'chat_failed':
+              if (!route.streamable) {
+                sendCozeError(res, logid, fault.code ?? 5000, fault.msg)
+                return
+              }
+              ctx.fault = fault
+              break
+            default:
+              ctx.fault = fault
+          }
+        }
+      }
+      await route.handler(ctx)
+    }
+
+    run().catch((err: unknown) => {
+      if (res.headersSent || res.destroyed) {
+        if (!res.writableEnded) res.destroy()
+        return
+      }
+      if (err instanceof CozeFault) sendCozeError(res, logid, err.code, err.msg)
+      else sendCozeError(res, logid, 5000)
+    })
+  }
+}
