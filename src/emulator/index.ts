@@ -12,6 +12,7 @@ import { accountRoutes } from './account.js'
 import { controlRoutes } from './control.js'
 import { conversationRoutes } from './conversations.js'
 import { botRoutes } from './bot-routes.js'
+import { workflowRoutes } from './workflows.js'
 
 export type { Fault, FaultController, FaultMatch } from './faults.js'
 export type { RecordedRequest } from './runtime.js'
@@ -47,7 +48,7 @@ export interface Emulator {
   close(): Promise<void>
 }
 
-const ROUTES: RouteDef[] = [...chatRoutes, ...conversationRoutes, ...botRoutes, ...fileRoutes, ...accountRoutes, ...controlRoutes]
+const ROUTES: RouteDef[] = [...chatRoutes, ...conversationRoutes, ...botRoutes, ...workflowRoutes, ...fileRoutes, ...accountRoutes, ...controlRoutes]
 
 export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulator> {
   const tokens = opts.tokens && opts.tokens.length > 0 ? opts.tokens : [`emu_${randomBytes(16).toString('hex')}`]

@@ -90,20 +90,26 @@ export interface StoredFile {
   data: Buffer
 }
 
+export type ExecuteStatus = 'Running' | 'Success' | 'Fail'
+
 export interface WorkflowExecution {
   execute_id: string
   workflow_id: string
   bot_id: string
+  /** 0 sync, 1 stream, 2 async */
   run_mode: 0 | 1 | 2
   logid: string
   create_time: number
+  update_time: number
+  status: ExecuteStatus
   /** ms epoch when an async run turns from Running to Success */
-  finishAt: number
+  finishAt: number | undefined
   output: string
+  error_code: string
+  error_message: string
   debug_url: string
-  /** interrupt events still waiting for stream_resume, by event_id */
-  interrupts: Set<string>
-  parameters: unknown
+  usage: Usage
+  interrupt_data: { event_id: string; type: number; data: string } | undefined
 }
 
 export const MAX_MESSAGES_PER_CONVERSATION = 500
