@@ -1,0 +1,56 @@
+import { RoleType } from '@coze/api'
+import type { EnterMessage } from '@coze/api'
+import type { Emulator } from '../../src/emulator/index.js'
+
+/** 14-digit timestamp + uppercase hex, as the cloud's x-tt-logid */
+export const LOGID_RE = /^\d{14}[0-9A-F]{8,}$/
+
+export function user (content: string): EnterMessage {
+  return { role: RoleType.User, content, content_type: 'text' }
+}
+
+export function assistant (content: string): EnterMessage {
+  return { role: RoleType.Assistant, content, content_type: 'text' }
+}
+
+/** Iterates an SDK stream to the end; returns what it yielded and what it threw. */
+export async function drain<T> (gen: AsyncIterable<T>): Promise<{ events: T[]; error: unknown }> {
+  const events: T[] = []
+  try {
+    for await (const ev of gen) events.push(ev)
+    return { events, error: undefined }
+  } catch (error) {
+    return { events, error }
+  }
+}
+
+export async function caught (p: Promise<unknown>): Promise<any> {
+  try {
+    await p
+  } catch (e) {
+    return e
+  }
+  throw new Error('expected a rejection')
+}
+
+/** Event names, with every delta collapsed to `delta`. */
+export function names (events: Array<{ event: string }>): string[] {
+  return events.map((e) => e.event === 'conversation.message.delta' ? 'delta' : e.event)
+}
+
+export async function waitFor (cond: () => boolean, ms = 500): Promise<void> {
+  const until = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/** A raw HTTP call, for checks the SDK would hide (framing, headers, status). */
+export async function raw (emu: Emulator, method: string, path: string, body?: unknown, token: string | null = emu.token): Promise<{ status: number; headers: Headers; text: string }> {
+  const headers: Record<string, string> = {}
+  if (token !== null) headers.authorization = `Bearer ${token}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const res = await fetch(emu.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  return { status: res.status, headers: res.headers, text: await res.text() }
+}
