@@ -1,0 +1,127 @@
+// buildApp(config, deps) → a ready-to-listen Fastify instance. Never listens and never
+// reads process.env: server.ts and the tests own those.
+import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
+import multipart from '@fastify/multipart'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { trustProxyOption, type Config } from './config.js'
+import { createCozeClient, type CozeClient } from './coze/client.js'
+import { GatewayError } from './errors.js'
+import type { SseStream } from './sse.js'
+import errorHandler from './plugins/error-handler.js'
+import swagger from './plugins/swagger.js'
+import { UpstreamHealth } from './upstream-health.js'
+import healthRoutes from './routes/health.js'
+import chatRoutes from './routes/chat.js'
+import uploadRoutes from './routes/upload.js'
+import accountRoutes from './routes/account.js'
+import configRoutes from './routes/config.js'
+
+export interface AppDeps {
+  /** A prebuilt Coze client (tests); by default one is built from the config. */
+  coze?: CozeClient
+  /** Logger options or instance; by default pino at LOG_LEVEL. */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
+}
+
+declare module 'node:http' {
+  interface IncomingMessage { startedAt: number }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    coze: CozeClient
+    sseStreams: Set<SseStream>
+    upstream: UpstreamHealth
+  }
+}
+
+const REQUEST_ID = /^[\w.:@-]{1,128}$/
+
+export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const loggerOpts = deps.logger && typeof (deps.logger as { info?: unknown }).info === 'function'
+    ? { loggerInstance: deps.logger as FastifyServerOptions['loggerInstance'] }
+    : { logger: deps.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'headers.authorization', '*.token'] } }
+
+  const options: FastifyServerOptions = {
+    ...loggerOpts,
+    trustProxy: trustProxyOption(config.TRUST_PROXY) as FastifyServerOptions['trustProxy'],
+    bodyLimit: config.BODY_LIMIT_KB * 1024,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id']
+      return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID()
+    },
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true } }
+  }
+  const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>()
+  // JSON (and multipart on /api/v1/upload) only: anything else is a 415, not a 400.
+  app.removeContentTypeParser('text/plain')
+
+  const coze = deps.coze ?? createCozeClient({ baseURL: config.COZE_API_BASE, token: config.COZE_API_TOKEN, requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS })
+  app.decorate('config', config)
+  app.decorate('coze', coze)
+  app.decorate('sseStreams', new Set<SseStream>())
+  app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
+
+  // One log line per request, with the request id and the Coze logid when there was one.
+  app.addHook('onRequest', async (request, reply) => {
+    request.raw.startedAt = performance.now()
+    void reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const logid = reply.getHeader('x-coze-logid')
+    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}) }, 'request')
+  })
+
+  app.addHook('onRequestAbort', async (request) => {
+    request.log.info({ method: request.method, url: request.url, ms: Math.round(performance.now() - request.raw.startedAt) }, 'request aborted by the client')
+  })
+
+  // Shutdown: open streams get a final error frame and `end`; connections with no
+  // request in flight are closed at once (Node only closes idle *used* ones), and the
+  // others close after their response, so close() waits only for real work.
+  const sockets = new Set<Socket>()
+  let closing = false
+  app.server.on('connection', (sock: Socket) => {
+    sockets.add(sock)
+    sock.once('close', () => sockets.delete(sock))
+  })
+  app.addHook('preClose', async () => {
+    closing = true
+    for (const s of app.sseStreams) s.shutdown()
+    for (const sock of sockets) if (!(sock as Socket & { _httpMessage?: unknown })._httpMessage) sock.destroy()
+  })
+  app.addHook('onResponse', async (request) => { if (closing) request.raw.socket?.end() })
+  app.addHook('onClose', async () => { if (!deps.coze) coze.close() })
+
+  await app.register(cors, {
+    origin: config.CORS_ORIGINS === '*' ? '*' : config.CORS_ORIGINS.split(',').map((s) => s.trim()),
+    exposedHeaders: ['x-request-id', 'x-coze-logid', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
+  })
+  if (config.ENABLE_RATE_LIMIT) {
+    await app.register(rateLimit, {
+      max: config.RATE_LIMIT_REQUESTS,
+      timeWindow: config.RATE_LIMIT_WINDOW * 1000,
+      errorResponseBuilder: (_req, ctx) => new GatewayError(429, 'RATE_LIMITED',
+        `Rate limit exceeded: ${ctx.max} requests per ${config.RATE_LIMIT_WINDOW} s. Retry in ${ctx.after}.`)
+    })
+  }
+  await app.register(multipart, {
+    limits: { fileSize: config.MAX_UPLOAD_MB * 1024 * 1024, files: 1, fields: 10, parts: 20, fieldSize: 64 * 1024 }
+  })
+  await app.register(errorHandler, { maxUploadMb: config.MAX_UPLOAD_MB })
+  await app.register(swagger, { version: config.version })
+
+  await app.register(healthRoutes)
+  await app.register(configRoutes)
+  await app.register(accountRoutes)
+  await app.register(chatRoutes)
+  await app.register(uploadRoutes)
+  return app
+}

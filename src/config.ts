@@ -1,0 +1,68 @@
+// Every environment variable the gateway reads, in one TypeBox schema.
+// Loaded once (server.ts); buildApp() only ever sees the typed Config.
+import { Type, type Static } from 'typebox'
+import Value from 'typebox/value'
+
+const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
+const Int = (def: number, description: string, minimum = 0) => Type.Integer({ default: def, minimum, description })
+const Str = (def: string, description: string) => Type.String({ default: def, description })
+
+export const EnvSchema = Type.Object({
+  COZE_API_TOKEN: Str('', 'Coze personal access token (server side only; never returned or logged)'),
+  COZE_API_BASE: Str('https://api.coze.cn', 'Coze Open API base URL (https://api.coze.cn for coze.cn, https://api.coze.com for coze.com)'),
+  COZE_BOT_ID: Str('', 'Default bot id when a request names none'),
+  DEFAULT_USER_ID: Str('', 'Coze user_id used when a request names none'),
+  HOST: Str('0.0.0.0', 'Listen address'),
+  PORT: Int(2026, 'Listen port'),
+  ENABLE_RATE_LIMIT: Bool(true, 'Per-client-IP rate limiting'),
+  RATE_LIMIT_REQUESTS: Int(100, 'Requests allowed per window and client IP', 1),
+  RATE_LIMIT_WINDOW: Int(60, 'Rate-limit window in seconds', 1),
+  MAX_UPLOAD_MB: Int(10, 'Largest accepted upload, in MB', 1),
+  BODY_LIMIT_KB: Int(1024, 'Largest accepted JSON body, in KB', 1),
+  CORS_ORIGINS: Str('*', 'Allowed CORS origins: * or a comma-separated list'),
+  TRUST_PROXY: Str('false', 'Fastify trustProxy: false, true, a hop count, or comma-separated addresses/CIDRs'),
+  LOG_LEVEL: Str('info', 'pino log level: fatal, error, warn, info, debug, trace, silent'),
+  NODE_ENV: Str('production', 'Environment name reported by /api/v1/config'),
+  COZE_CONNECT_TIMEOUT_MS: Int(30_000, 'Upstream connect + first byte timeout (ms)', 1),
+  COZE_IDLE_TIMEOUT_MS: Int(60_000, 'Longest silence allowed between upstream stream events (ms)', 1),
+  COZE_REQUEST_TIMEOUT_MS: Int(30_000, 'Timeout of non-streaming upstream calls (ms)', 1),
+  SSE_HEARTBEAT_MS: Int(15_000, 'Heartbeat comment interval while the upstream is silent (ms)', 1),
+  SHUTDOWN_GRACE_MS: Int(10_000, 'Grace delay on SIGTERM before open work is cut (ms)', 1),
+  HEALTH_CHECK_INTERVAL_MS: Int(60_000, 'How often /health may re-check Coze in the background (ms)', 1000)
+})
+
+type Env = Static<typeof EnvSchema>
+
+export type UpstreamMode = 'coze' | 'emulator'
+
+export interface Config extends Env {
+  /** 'emulator' when running on the built-in Coze emulator (npm run demo) */
+  upstreamMode: UpstreamMode
+  version: string
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const v = env[key]
+    if (v !== undefined && v !== '') raw[key] = v
+  }
+  const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env
+  const errors = [...Value.Errors(EnvSchema, value)]
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.instancePath.slice(1) || 'env'}: ${e.message} (got ${JSON.stringify(raw[e.instancePath.slice(1)])})`)
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+  }
+  value.COZE_API_BASE = value.COZE_API_BASE.replace(/\/+$/, '')
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', ...overrides }
+}
+
+/** Fastify's trustProxy option from TRUST_PROXY. */
+export function trustProxyOption (v: string): boolean | number | string[] {
+  if (v === 'true') return true
+  if (v === 'false' || v === '') return false
+  if (/^\d+$/.test(v)) return Number(v)
+  return v.split(',').map((s) => s.trim()).filter(Boolean)
+}

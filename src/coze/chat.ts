@@ -1,0 +1,235 @@
+// One Coze chat turn as an async stream of gateway events. This is the single place
+// where Coze stream events are interpreted; routes only map ChatEvent → their wire format.
+//
+// The SDK ends a stream *silently* on abort, on timeout and on a cut connection, so the
+// pipeline tracks what it saw: only `conversation.chat.completed` (or requires_action)
+// followed by `done` is success; anything else becomes a GatewayError.
+import { ChatEventType, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData } from '@coze/api'
+import { ClientAbortError, GatewayError } from '../errors.js'
+import type { CozeClient } from './client.js'
+import { fromCozeCode, toGatewayError } from './errors.js'
+
+export interface Usage { token_count: number, output_count: number, input_count: number }
+export interface ToolCall { id: string, type: string, name: string, arguments: string }
+
+export type ChatEvent =
+  | { type: 'chat_created', conversation_id: string, chat_id: string }
+  | { type: 'message_delta', content: string }
+  | { type: 'reasoning_delta', content: string }
+  | { type: 'follow_up', content: string }
+  | { type: 'tool_calls', conversation_id: string, chat_id: string, tool_calls: ToolCall[] }
+  | { type: 'chat_completed', conversation_id: string, chat_id: string, usage: Usage }
+
+export interface ChatTurn {
+  bot_id: string
+  user_id: string
+  additional_messages: EnterMessage[]
+  conversation_id?: string | undefined
+  custom_variables?: Record<string, string> | undefined
+  meta_data?: Record<string, string> | undefined
+  auto_save_history?: boolean | undefined
+}
+
+export interface StreamLimits {
+  /** connect + first event */
+  connectTimeoutMs: number
+  /** longest silence between two events */
+  idleTimeoutMs: number
+}
+
+export interface StreamOptions extends StreamLimits {
+  /** The client's own abort (disconnect). */
+  signal?: AbortSignal | undefined
+  /** Called with the Coze logid as soon as the response headers arrive. */
+  onLogid?: ((logid: string) => void) | undefined
+}
+
+export interface ToolOutputsTurn {
+  conversation_id: string
+  chat_id: string
+  tool_outputs: Array<{ tool_call_id: string, output: string }>
+}
+
+/** Starts a chat turn and yields its events. Throws GatewayError / ClientAbortError. */
+export function streamChat (coze: CozeClient, turn: ChatTurn, opts: StreamOptions): AsyncGenerator<ChatEvent> {
+  const { conversation_id: conversationId, ...body } = turn
+  return relay(opts, (callOpts) => coze.api.chat.stream(
+    { ...body, ...(conversationId ? { conversation_id: conversationId } : {}) },
+    coze.options(callOpts)
+  ), coze)
+}
+
+/** Continues a chat that is waiting on tool outputs, streaming. */
+export function streamToolOutputs (coze: CozeClient, turn: ToolOutputsTurn, opts: StreamOptions): AsyncGenerator<ChatEvent> {
+  return relay(opts, (callOpts) => coze.api.chat.submitToolOutputs({ ...turn, stream: true }, coze.options(callOpts)), coze)
+}
+
+type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true }) => AsyncIterable<StreamChatData>
+
+async function * relay (opts: StreamOptions, start: Source, coze: CozeClient): AsyncGenerator<ChatEvent> {
+  const internal = new AbortController()
+  const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal
+  let logid: string | undefined
+  let timedOut: 'connect' | 'idle' | undefined
+  let timer: NodeJS.Timeout | undefined
+  const arm = (kind: 'connect' | 'idle', ms: number) => {
+    clearTimeout(timer)
+    timer = setTimeout(() => { timedOut = kind; internal.abort() }, ms)
+  }
+
+  let ids: { conversation_id: string, chat_id: string } | undefined
+  let terminal: 'completed' | 'requires_action' | undefined
+  let done = false
+  const deltaSeen = new Set<string>()
+
+  const failure = (): Error => {
+    if (opts.signal?.aborted) return new ClientAbortError()
+    if (timedOut === 'connect') {
+      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start answering within ${opts.connectTimeoutMs} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid })
+    }
+    if (timedOut === 'idle') {
+      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze went silent for ${opts.idleTimeoutMs} ms mid-answer (COZE_IDLE_TIMEOUT_MS); the answer is incomplete.`, { logid })
+    }
+    return new GatewayError(502, 'UPSTREAM_TRUNCATED', 'The Coze stream ended before the chat completed; the answer is incomplete.', { logid })
+  }
+
+  arm('connect', opts.connectTimeoutMs)
+  try {
+    const source = start({ signal, stream: true, onLogid: (l) => { logid = l; opts.onLogid?.(l) } })
+    for await (const ev of source) {
+      if (done) continue
+      arm('idle', opts.idleTimeoutMs)
+      switch (ev.event) {
+        case ChatEventType.CONVERSATION_CHAT_CREATED:
+          ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
+          yield { type: 'chat_created', ...ids }
+          break
+        case ChatEventType.CONVERSATION_MESSAGE_DELTA: {
+          const m = ev.data
+          if (m.type && m.type !== 'answer') break
+          const reasoning = (m as ChatV3Message & { reasoning_content?: string }).reasoning_content
+          if (reasoning) yield { type: 'reasoning_delta', content: reasoning }
+          if (m.content) {
+            deltaSeen.add(m.id)
+            yield { type: 'message_delta', content: m.content }
+          }
+          break
+        }
+        case ChatEventType.CONVERSATION_MESSAGE_COMPLETED: {
+          const m = ev.data
+          if (m.type === 'follow_up') yield { type: 'follow_up', content: m.content }
+          // An answer that arrived whole (no deltas, e.g. a card) is still relayed.
+          else if (m.type === 'answer' && m.content && !deltaSeen.has(m.id)) {
+            deltaSeen.add(m.id)
+            yield { type: 'message_delta', content: m.content }
+          }
+          break
+        }
+        case ChatEventType.CONVERSATION_CHAT_COMPLETED:
+          terminal = 'completed'
+          ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
+          yield { type: 'chat_completed', ...ids, usage: usageOf(ev.data) }
+          break
+        case ChatEventType.CONVERSATION_CHAT_REQUIRES_ACTION:
+          terminal = 'requires_action'
+          ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
+          yield { type: 'tool_calls', ...ids, tool_calls: toolCallsOf(ev.data) }
+          break
+        case ChatEventType.CONVERSATION_CHAT_FAILED: {
+          const e = ev.data.last_error
+          throw fromCozeCode(e?.code || 5000, e?.msg || 'the chat failed', logid)
+        }
+        case ChatEventType.ERROR:
+          throw errorEvent(ev.data, logid)
+        case ChatEventType.DONE:
+          // Keep reading to the end of the body so the keep-alive socket is reused.
+          done = true
+          arm('idle', Math.min(opts.idleTimeoutMs, 2000))
+          break
+        default:
+          break
+      }
+    }
+  } catch (err) {
+    if (err instanceof GatewayError) throw err
+    if (signal.aborted) throw failure()
+    throw withLogid(toGatewayError(err), logid)
+  } finally {
+    clearTimeout(timer)
+    // Leaving early (client gone, error) must not leave the upstream request open.
+    if (!done) internal.abort()
+    if (!done && ids && opts.signal?.aborted) cancelQuietly(coze, ids)
+  }
+  if (!done || !terminal) throw failure()
+}
+
+/** `event:error` data: a JSON object {code,msg}, or the raw text the SDK could not frame. */
+function errorEvent (data: unknown, logid: string | undefined): GatewayError {
+  let d = data
+  if (typeof d === 'string') {
+    try { d = JSON.parse(d) } catch { /* raw text */ }
+  }
+  const obj = (d && typeof d === 'object' ? d : {}) as { code?: number, msg?: string, detail?: { logid?: string } }
+  const id = obj.detail?.logid ?? logid
+  if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, obj.msg ?? '', id)
+  return new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent a malformed stream event.', { logid: id })
+}
+
+function withLogid (e: GatewayError, logid: string | undefined): GatewayError {
+  if (e.logid || !logid) return e
+  return new GatewayError(e.statusCode, e.code, e.message, { cozeCode: e.cozeCode, logid, cause: e.cause })
+}
+
+function usageOf (chat: CreateChatData): Usage {
+  const u = chat.usage
+  return { token_count: u?.token_count ?? 0, output_count: u?.output_count ?? 0, input_count: u?.input_count ?? 0 }
+}
+
+function toolCallsOf (chat: CreateChatData): ToolCall[] {
+  const calls = chat.required_action?.submit_tool_outputs?.tool_calls ?? []
+  return calls.map((c) => ({ id: c.id, type: c.type, name: c.function?.name ?? '', arguments: c.function?.arguments ?? '' }))
+}
+
+/** Best effort: a chat whose client left is cancelled in Coze so it stops spending tokens. */
+export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string, chat_id: string }): void {
+  coze.api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options()).catch(() => {})
+}
+
+export interface ChatResult {
+  status: 'completed' | 'requires_action'
+  content: string
+  reasoning_content?: string
+  follow_ups?: string[]
+  conversation_id: string
+  chat_id: string
+  usage: Usage
+  tool_calls?: ToolCall[]
+}
+
+/** Drains a chat stream into one answer (non-stream replies). */
+export async function aggregateChat (events: AsyncIterable<ChatEvent>): Promise<ChatResult> {
+  let content = ''
+  let reasoning = ''
+  const followUps: string[] = []
+  let result: ChatResult | undefined
+  for await (const ev of events) {
+    switch (ev.type) {
+      case 'message_delta': content += ev.content; break
+      case 'reasoning_delta': reasoning += ev.content; break
+      case 'follow_up': followUps.push(ev.content); break
+      case 'chat_completed':
+        result = { status: 'completed', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage }
+        break
+      case 'tool_calls':
+        result = { status: 'requires_action', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: { token_count: 0, output_count: 0, input_count: 0 }, tool_calls: ev.tool_calls }
+        break
+      default: break
+    }
+  }
+  // relay() only returns normally after a terminal event and `done`.
+  const r = result!
+  r.content = content
+  if (reasoning) r.reasoning_content = reasoning
+  if (followUps.length) r.follow_ups = followUps
+  return r
+}

@@ -1,0 +1,71 @@
+// Builds the one CozeAPI client the gateway uses.
+// - axios's Node http adapter with keep-alive agents for every call, streams included
+//   (the SDK's default for streams is global fetch, which costs ~2x the CPU per request);
+// - a response hook that hands each call's headers (x-tt-logid) to the caller, because
+//   the SDK does not expose them for streams.
+import http from 'node:http'
+import https from 'node:https'
+import axios, { type AxiosResponse } from 'axios'
+import { CozeAPI, type RequestOptions } from '@coze/api'
+
+export interface CozeClientOptions {
+  baseURL: string
+  token: string
+  requestTimeoutMs: number
+}
+
+export interface CozeClient {
+  api: CozeAPI
+  /** Per-call options: abort signal, timeout (non-stream), logid capture. */
+  options (o?: CallOptions): RequestOptions
+  close (): void
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined
+  /** Streams are bounded by the chat pipeline's own timers; other calls get COZE_REQUEST_TIMEOUT_MS. */
+  stream?: boolean
+  onLogid?: ((logid: string) => void) | undefined
+}
+
+export function createCozeClient (opts: CozeClientOptions): CozeClient {
+  const httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
+  const httpsAgent = new https.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
+  const instance = axios.create()
+  const report = (res: AxiosResponse | undefined) => {
+    const cb = (res?.config as { onLogid?: (l: string) => void } | undefined)?.onLogid
+    const logid = res?.headers?.['x-tt-logid']
+    if (cb && typeof logid === 'string') cb(logid)
+  }
+  instance.interceptors.response.use(
+    (res) => { report(res); return res },
+    (err) => { report(err?.response); return Promise.reject(err) }
+  )
+  const api = new CozeAPI({
+    baseURL: opts.baseURL,
+    token: opts.token,
+    axiosInstance: instance,
+    axiosOptions: {
+      adapter: 'http',
+      httpAgent,
+      httpsAgent,
+      maxBodyLength: Infinity,
+      maxContentLength: Infinity,
+      maxRedirects: 0
+    }
+  })
+  return {
+    api,
+    options (o: CallOptions = {}) {
+      const r: Record<string, unknown> = {}
+      if (o.signal) r.signal = o.signal
+      if (!o.stream) r.timeout = opts.requestTimeoutMs
+      if (o.onLogid) r.onLogid = o.onLogid
+      return r as RequestOptions
+    },
+    close () {
+      httpAgent.destroy()
+      httpsAgent.destroy()
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// OpenAPI 3 at /docs/json and Swagger UI at /docs.
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import { ErrorEnvelopeSchema } from '../schemas/common.js'
+import { SSE_FRAMES_DOC } from '../schemas/chat.js'
+
+export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { version: string }) {
+  app.addSchema(ErrorEnvelopeSchema)
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Coze Gateway API',
+        version: opts.version,
+        description: 'A REST gateway in front of the Coze (扣子) Open API. The Coze token stays on the server.\n\n' +
+          'Every JSON answer, errors included, is the envelope `{ "success": bool, "message": string, "data": ... }`.\n\n' + SSE_FRAMES_DOC
+      },
+      tags: [
+        { name: 'system', description: 'Health, status and configuration' },
+        { name: 'chat', description: 'Chat with a Coze bot, as JSON or Server-Sent Events' },
+        { name: 'files', description: 'File upload to Coze' },
+        { name: 'account', description: 'The Coze account behind the gateway token' }
+      ]
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+}, { name: 'swagger' })

@@ -1,0 +1,50 @@
+// GET /api/v1/config: what the gateway runs with. Never the token itself.
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ok } from '../envelope.js'
+import { Envelope } from '../schemas/common.js'
+
+const ConfigData = Type.Object({
+  api_base: Type.String(),
+  default_bot_id: Type.Union([Type.String(), Type.Null()]),
+  default_user_id: Type.Union([Type.String(), Type.Null()]),
+  log_level: Type.String(),
+  environment: Type.String(),
+  version: Type.String(),
+  upstream_mode: Type.String({ description: 'coze, or emulator in demo mode' }),
+  token: Type.Object({ configured: Type.Boolean() }, { description: 'Only whether a token is set; never its value' }),
+  features: Type.Record(Type.String(), Type.Boolean()),
+  rate_limit: Type.Object({ enabled: Type.Boolean(), requests: Type.Integer(), window_seconds: Type.Integer() }),
+  max_upload_mb: Type.Integer()
+}, { additionalProperties: true })
+
+const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/api/v1/config', {
+    schema: { tags: ['system'], summary: 'Gateway configuration (never the token)', response: { 200: Envelope(ConfigData) } }
+  }, async () => {
+    const c = app.config
+    return ok('Configuration retrieved successfully', {
+      api_base: c.COZE_API_BASE,
+      default_bot_id: c.COZE_BOT_ID || null,
+      default_user_id: c.DEFAULT_USER_ID || null,
+      log_level: c.LOG_LEVEL.toUpperCase(),
+      environment: c.NODE_ENV,
+      version: c.version,
+      upstream_mode: c.upstreamMode,
+      token: { configured: c.COZE_API_TOKEN.length > 0 },
+      features: {
+        chat: true,
+        streaming: true,
+        file_upload: true,
+        user_management: true,
+        workspace_management: true,
+        rate_limit: c.ENABLE_RATE_LIMIT,
+        demo_mode: c.upstreamMode === 'emulator'
+      },
+      rate_limit: { enabled: c.ENABLE_RATE_LIMIT, requests: c.RATE_LIMIT_REQUESTS, window_seconds: c.RATE_LIMIT_WINDOW },
+      max_upload_mb: c.MAX_UPLOAD_MB
+    })
+  })
+}
+
+export default configRoutes

@@ -1,0 +1,59 @@
+// GET /health and GET /: cheap status answers; /health never waits on Coze.
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ok } from '../envelope.js'
+import { Envelope, Timestamp } from '../schemas/common.js'
+
+const Upstream = Type.Object({
+  mode: Type.String({ description: 'coze, or emulator in demo mode' }),
+  state: Type.String({ description: 'unknown, up or down: the last known state, from real traffic and a background check' }),
+  last_checked: Type.Union([Type.String(), Type.Null()]),
+  last_error: Type.Optional(Type.String())
+})
+
+const HealthData = Type.Object({
+  status: Type.String({ description: 'healthy, or degraded when Coze was last seen down' }),
+  message: Type.String(),
+  timestamp: Timestamp,
+  version: Type.String(),
+  upstream: Upstream
+})
+
+const RootData = Type.Object({ status: Type.Literal('running'), message: Type.String(), timestamp: Timestamp, version: Type.String(), docs: Type.String() })
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/health', {
+    schema: {
+      tags: ['system'],
+      summary: 'Health probe',
+      description: 'Always 200 while the gateway serves. `status` is degraded when Coze was last seen unreachable or rejecting the token. Never calls Coze inline.',
+      response: { 200: Envelope(HealthData, { status: Type.String(), timestamp: Type.String(), version: Type.String(), upstream: Upstream }) }
+    }
+  }, async () => {
+    app.upstream.refreshIfStale()
+    const degraded = app.upstream.state === 'down'
+    const body = {
+      status: degraded ? 'degraded' : 'healthy',
+      message: degraded
+        ? `Service is running but Coze is not usable: ${app.upstream.lastError ?? 'unknown error'}`
+        : `Service is healthy${app.config.upstreamMode === 'emulator' ? ' (demo mode: built-in Coze emulator)' : ''}`,
+      timestamp: new Date().toISOString(),
+      version: app.config.version,
+      upstream: { mode: app.config.upstreamMode, ...app.upstream.snapshot() }
+    }
+    return ok(body.message, body, body)
+  })
+
+  app.get('/', {
+    schema: {
+      tags: ['system'],
+      summary: 'Service status and where the docs are',
+      response: { 200: Envelope(RootData, { status: Type.String(), timestamp: Type.String(), version: Type.String(), docs: Type.String() }) }
+    }
+  }, async () => {
+    const body = { status: 'running' as const, message: 'Coze SDK API Service is running', timestamp: new Date().toISOString(), version: app.config.version, docs: '/docs' }
+    return ok(body.message, body, body)
+  })
+}
+
+export default healthRoutes

@@ -1,0 +1,79 @@
+// POST /api/v1/upload: multipart `file` (+ `description`), streamed on to Coze.
+// The file is never buffered whole: the multipart stream is piped into the upstream
+// request; only its first chunk is read ahead, to refuse an empty file before Coze.
+import { Readable } from 'node:stream'
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { MultipartFile } from '@fastify/multipart'
+import { ok } from '../envelope.js'
+import { badRequest, GatewayError } from '../errors.js'
+import { toGatewayError } from '../coze/errors.js'
+import { uploadFile } from '../coze/files.js'
+import { Envelope, ErrorRef, UpstreamErrors } from '../schemas/common.js'
+
+const FileData = Type.Object({
+  file_id: Type.String(),
+  file_name: Type.String(),
+  bytes: Type.Integer(),
+  created_at: Type.Integer({ description: 'Unix seconds' }),
+  description: Type.Optional(Type.String())
+})
+
+const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const tooLarge = () => new GatewayError(413, 'PAYLOAD_TOO_LARGE', `File too large. Maximum size is ${app.config.MAX_UPLOAD_MB}MB`)
+
+  app.post('/api/v1/upload', {
+    schema: {
+      tags: ['files'],
+      summary: 'Upload a file to Coze (multipart/form-data)',
+      description: `Fields: \`file\` (required), \`description\` (optional, before the file part). Max ${app.config.MAX_UPLOAD_MB} MB (MAX_UPLOAD_MB) → 413. The returned file_id can be used in chat content parts.`,
+      consumes: ['multipart/form-data'],
+      response: { 200: Envelope(FileData, { file_id: Type.String() }), 413: ErrorRef, 415: ErrorRef, ...UpstreamErrors }
+    },
+    // The multipart limit (MAX_UPLOAD_MB) bounds the file; the body limit must not cut it first.
+    bodyLimit: (app.config.MAX_UPLOAD_MB + 1) * 1024 * 1024
+  }, async (request, reply) => {
+    if (!request.isMultipart()) {
+      throw new GatewayError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data with a "file" field.')
+    }
+    const declared = Number(request.headers['content-length'])
+    if (declared > (app.config.MAX_UPLOAD_MB + 1) * 1024 * 1024) throw tooLarge()
+
+    const part: MultipartFile | undefined = await request.file()
+    if (!part) throw badRequest('No file: send the file in a multipart field named "file".')
+    if (part.fieldname !== 'file') {
+      part.file.resume()
+      throw badRequest(`Unexpected file field "${part.fieldname}": send the file in a multipart field named "file".`)
+    }
+    const descriptionField = part.fields.description
+    const description = descriptionField && !Array.isArray(descriptionField) && descriptionField.type === 'field'
+      ? String(descriptionField.value)
+      : undefined
+
+    const source = part.file[Symbol.asyncIterator]()
+    const first = await source.next()
+    if (first.done) throw badRequest('The file is empty: upload a file with content.')
+    const file = part.file
+    const body = Readable.from((async function * () {
+      yield first.value
+      for (let r = await source.next(); !r.done; r = await source.next()) yield r.value
+      // Over the limit, busboy just stops: fail the upstream body so Coze stores nothing.
+      if (file.truncated) throw tooLarge()
+    })(), { objectMode: false })
+
+    const fileName = part.filename || 'upload.bin'
+    try {
+      const f = await uploadFile(app.coze, body, fileName, (l) => { void reply.header('x-coze-logid', l) })
+      return ok('File uploaded successfully', {
+        file_id: f.id, file_name: f.file_name || fileName, bytes: f.bytes, created_at: f.created_at, ...(description ? { description } : {})
+      }, { file_id: f.id })
+    } catch (err) {
+      if (file.truncated) throw tooLarge()
+      throw toGatewayError(err)
+    } finally {
+      file.resume()
+    }
+  })
+}
+
+export default uploadRoutes

@@ -1,0 +1,72 @@
+import { Type, type Static } from 'typebox'
+import { Envelope, Timestamp, UpstreamErrors, Usage } from './common.js'
+
+export const ContentPartSchema = Type.Object({
+  type: Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file'), Type.Literal('audio')]),
+  text: Type.Optional(Type.String()),
+  file_id: Type.Optional(Type.String({ minLength: 1, description: 'An id from POST /api/v1/upload' })),
+  file_url: Type.Optional(Type.String({ minLength: 1 }))
+}, { additionalProperties: false })
+
+export const ChatMessageSchema = Type.Object({
+  role: Type.Union([Type.Literal('user'), Type.Literal('assistant'), Type.Literal('system')], { description: 'system messages are mapped: see the README "System messages"' }),
+  content: Type.Union([
+    Type.String({ minLength: 1 }),
+    Type.Array(ContentPartSchema, { minItems: 1, maxItems: 50, description: 'Multimodal parts, sent to Coze as object_string' })
+  ]),
+  content_type: Type.Optional(Type.String({ description: 'text (default) or object_string' }))
+})
+
+const StringMap = (description: string, maxProperties = 64) => Type.Record(Type.String(), Type.String(), { description, maxProperties })
+
+export const ChatBodySchema = Type.Object({
+  bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id; required unless DEFAULT_USER_ID is set' })),
+  messages: Type.Array(ChatMessageSchema, { minItems: 1, maxItems: 100 }),
+  conversation_id: Type.Optional(Type.String({ minLength: 1, description: 'Continue a Coze conversation: only the new user turn is sent, Coze holds the history' })),
+  stream: Type.Optional(Type.Boolean({ default: false })),
+  custom_variables: Type.Optional(StringMap('Bot prompt variables')),
+  meta_data: Type.Optional(StringMap('Up to 16 key/value pairs stored with the chat', 16)),
+  auto_save_history: Type.Optional(Type.Boolean({ description: 'Default true' }))
+}, {
+  examples: [{ bot_id: '7537334510896185359', user_id: 'user123', messages: [{ role: 'user', content: '你好，请介绍一下自己' }], stream: false }]
+})
+export type ChatBody = Static<typeof ChatBodySchema>
+
+const ToolCallSchema = Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), arguments: Type.String() })
+
+export const ChatDataSchema = Type.Object({
+  status: Type.String({ description: 'completed, or requires_action when the bot waits for tool outputs' }),
+  content: Type.String(),
+  conversation_id: Type.String(),
+  chat_id: Type.String(),
+  bot_id: Type.String(),
+  user_id: Type.String(),
+  usage: Usage,
+  timestamp: Timestamp,
+  reasoning_content: Type.Optional(Type.String()),
+  follow_ups: Type.Optional(Type.Array(Type.String())),
+  tool_calls: Type.Optional(Type.Array(ToolCallSchema))
+}, { additionalProperties: true })
+
+export const ChatResponses = {
+  200: Envelope(ChatDataSchema, { conversation_id: Type.String() },
+    'Non-stream: the aggregated answer. With "stream": true the 200 answer is text/event-stream instead (see the SSE frames in the API description).'),
+  ...UpstreamErrors
+}
+
+export const SSE_FRAMES_DOC = `### Server-Sent Events (\`"stream": true\`)
+
+\`Content-Type: text/event-stream\`. Each frame is one line \`data: <json>\` and a blank line; lines starting with \`:\` are heartbeats.
+
+| type | fields |
+|---|---|
+| \`message_delta\` | \`content\`, \`timestamp\`: one per Coze delta |
+| \`reasoning_delta\` | \`content\`, \`timestamp\`: reasoning text of deep-thinking bots |
+| \`follow_up\` | \`content\`, \`timestamp\`: a suggested next question |
+| \`tool_calls\` | \`conversation_id\`, \`chat_id\`, \`tool_calls[{id,type,name,arguments}]\`: the bot waits for POST /api/v1/chat/tool-outputs |
+| \`chat_completed\` | \`conversation_id\`, \`chat_id\`, \`usage\`, \`timestamp\` |
+| \`error\` | \`message\`, \`code\`, \`status\`, \`coze_code?\`, \`logid?\`: the stream failed; no chat_completed follows |
+| \`end\` | always last |
+
+Errors before the first frame are ordinary JSON envelopes with the HTTP status.`

@@ -1,0 +1,52 @@
+// Shared TypeBox schemas: the envelope and its error form.
+import { Type, type TSchema, type TProperties } from 'typebox'
+
+export const ErrorEnvelopeSchema = Type.Object({
+  success: Type.Literal(false),
+  message: Type.String({ description: 'What went wrong and what to fix' }),
+  data: Type.Any({ description: 'null, or details for some errors' }),
+  code: Type.String({ description: 'Stable gateway error code, e.g. VALIDATION_ERROR, UPSTREAM_AUTH, UPSTREAM_TIMEOUT' }),
+  coze_code: Type.Optional(Type.Integer({ description: 'The Coze business code, when Coze reported the error' })),
+  logid: Type.Optional(Type.String({ description: 'The Coze logid of the failed upstream call' })),
+  details: Type.Optional(Type.Any())
+}, {
+  $id: 'ErrorEnvelope',
+  description: 'Every error: the envelope with success=false',
+  examples: [{ success: false, message: 'Invalid request: body must have required property \'messages\'', data: null, code: 'VALIDATION_ERROR' }]
+})
+
+export const ErrorRef = Type.Ref('ErrorEnvelope')
+
+/** The success envelope around `data`, with optional extra top-level fields. */
+export function Envelope<T extends TSchema> (data: T, extra: TProperties = {}, description?: string) {
+  return Type.Object({
+    success: Type.Boolean(),
+    message: Type.String(),
+    data,
+    ...extra
+  }, { description: description ?? 'Envelope: { success, message, data }', additionalProperties: true })
+}
+
+/** Error statuses most routes can answer with. */
+export const CommonErrors = {
+  400: ErrorRef,
+  429: ErrorRef,
+  500: ErrorRef
+}
+
+export const UpstreamErrors = {
+  ...CommonErrors,
+  402: ErrorRef,
+  404: ErrorRef,
+  409: ErrorRef,
+  502: ErrorRef,
+  503: ErrorRef,
+  504: ErrorRef
+}
+
+export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601' })
+export const Usage = Type.Object({
+  token_count: Type.Integer(),
+  output_count: Type.Integer(),
+  input_count: Type.Integer()
+}, { description: 'Coze token usage of the chat' })

@@ -1,0 +1,96 @@
+// Server-Sent Events to the client: one `data: <json>\n\n` frame per event, written at
+// once with backpressure, a heartbeat comment while nothing else is sent, and a close
+// signal when the client leaves. The body goes through reply.send(stream) so CORS,
+// rate-limit and request-id headers set by hooks stay on the response.
+import { PassThrough } from 'node:stream'
+import { once } from 'node:events'
+import type { FastifyReply } from 'fastify'
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no'
+} as const
+
+export interface SseOptions {
+  heartbeatMs: number
+  /** Registry of open streams, so shutdown can end them with a final frame. */
+  registry?: Set<SseStream> | undefined
+}
+
+export class SseStream {
+  private readonly body = new PassThrough()
+  private heartbeat: NodeJS.Timeout | undefined
+  private readonly clientGone = new AbortController()
+  private readonly stopper = new AbortController()
+  private ended = false
+  /** Aborts when the client disconnects, or when the gateway shuts down: stop the upstream. */
+  readonly signal = AbortSignal.any([this.clientGone.signal, this.stopper.signal])
+
+  constructor (private readonly reply: FastifyReply, private readonly opts: SseOptions) {
+    reply.raw.on('close', () => {
+      if (!this.ended) {
+        this.clientGone.abort()
+        // The client left mid-stream: make sure the half-open socket does not hold close().
+        reply.raw.socket?.destroy()
+      }
+      this.cleanup()
+    })
+  }
+
+  /** Sends the headers; call once before the first frame. */
+  open (extraHeaders: Record<string, string> = {}): void {
+    this.reply.code(200).headers({ ...SSE_HEADERS, ...extraHeaders })
+    void this.reply.send(this.body)
+    this.opts.registry?.add(this)
+    this.armHeartbeat()
+  }
+
+  /** The client can no longer be written to. */
+  get closed (): boolean { return this.ended || this.clientGone.signal.aborted }
+
+  /** True once shutdown asked this stream to stop: end it with an error frame. */
+  get shuttingDown (): boolean { return this.stopper.signal.aborted }
+
+  shutdown (): void { this.stopper.abort() }
+
+  /** Writes one frame; resolves when the socket can take more. */
+  async send (frame: unknown): Promise<void> {
+    await this.write(`data: ${JSON.stringify(frame)}\n\n`)
+  }
+
+  /** A raw `data:` payload, for wire formats such as OpenAI's `[DONE]`. */
+  async sendRaw (payload: string): Promise<void> {
+    await this.write(`data: ${payload}\n\n`)
+  }
+
+  end (): void {
+    if (this.ended) return
+    this.ended = true
+    this.cleanup()
+    this.body.end()
+  }
+
+  private async write (text: string): Promise<void> {
+    if (this.closed) return
+    this.armHeartbeat()
+    if (!this.body.write(text)) {
+      await Promise.race([once(this.body, 'drain'), once(this.clientGone.signal, 'abort')])
+    }
+  }
+
+  private armHeartbeat (): void {
+    clearTimeout(this.heartbeat)
+    this.heartbeat = setTimeout(() => {
+      if (this.closed) return
+      this.body.write(': heartbeat\n\n')
+      this.armHeartbeat()
+    }, this.opts.heartbeatMs)
+    this.heartbeat.unref()
+  }
+
+  private cleanup (): void {
+    clearTimeout(this.heartbeat)
+    this.opts.registry?.delete(this)
+  }
+}

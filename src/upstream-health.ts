@@ -1,0 +1,47 @@
+// The last known state of the Coze upstream, for /health. Updated for free by real
+// traffic (report()), and by a background users/me check at most once per interval,
+// so a health probe never waits on Coze.
+import type { CozeClient } from './coze/client.js'
+import { toGatewayError } from './coze/errors.js'
+import type { GatewayError } from './errors.js'
+
+export type UpstreamState = 'unknown' | 'up' | 'down'
+
+export class UpstreamHealth {
+  state: UpstreamState = 'unknown'
+  lastChecked: Date | undefined
+  lastError: string | undefined
+  private checking = false
+
+  constructor (private readonly coze: CozeClient, private readonly intervalMs: number) {}
+
+  /** Record the outcome of a call. Only failures that say the upstream is unusable mark it down. */
+  report (err?: GatewayError): void {
+    if (!err) {
+      this.state = 'up'
+      this.lastError = undefined
+    } else if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_AUTH') {
+      this.state = 'down'
+      this.lastError = err.message
+    }
+    this.lastChecked = new Date()
+  }
+
+  /** Starts a background check if the last one is older than the interval. Never awaited by probes. */
+  refreshIfStale (): void {
+    if (this.checking) return
+    if (this.lastChecked && Date.now() - this.lastChecked.getTime() < this.intervalMs) return
+    this.checking = true
+    this.coze.api.users.me(this.coze.options())
+      .then(() => this.report(), (err: unknown) => this.report(toGatewayError(err)))
+      .finally(() => { this.checking = false })
+  }
+
+  snapshot () {
+    return {
+      state: this.state,
+      last_checked: this.lastChecked?.toISOString() ?? null,
+      ...(this.lastError ? { last_error: this.lastError } : {})
+    }
+  }
+}

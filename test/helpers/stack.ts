@@ -1,0 +1,54 @@
+// A gateway on a real emulator, for tests: no mocks anywhere.
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js'
+
+export const DEFAULT_BOT = '7537334510896185359'
+
+export interface Stack {
+  app: FastifyInstance
+  emu: Emulator
+  config: Config
+  /** Every log line the gateway wrote, raw JSON text. */
+  logs: string[]
+  close (): Promise<void>
+}
+
+export async function startStack (env: Record<string, string> = {}, emuOpts: EmulatorOptions = {}): Promise<Stack> {
+  const emu = await startEmulator(emuOpts)
+  const config = loadConfig({
+    ENABLE_RATE_LIMIT: 'false',
+    LOG_LEVEL: 'info',
+    COZE_BOT_ID: DEFAULT_BOT,
+    ...env,
+    COZE_API_BASE: env.COZE_API_BASE ?? emu.url,
+    COZE_API_TOKEN: env.COZE_API_TOKEN ?? emu.token
+  }, { upstreamMode: 'emulator' })
+  const logs: string[] = []
+  const sink = new Writable({ write (chunk, _enc, cb) { logs.push(String(chunk)); cb() } })
+  const app = await buildApp(config, { logger: pino({ level: config.LOG_LEVEL }, sink) })
+  await app.ready()
+  return {
+    app, emu, config, logs,
+    async close () { await app.close(); await emu.close() }
+  }
+}
+
+export interface SseFrame { type: string, [k: string]: unknown }
+
+/** Parses `data:` frames of an SSE body; comment lines (heartbeats) are returned as { type: ':comment' }. */
+export function parseSse (body: string): SseFrame[] {
+  const frames: SseFrame[] = []
+  for (const block of body.split('\n\n')) {
+    if (!block.trim()) continue
+    if (block.startsWith(':')) { frames.push({ type: ':comment', text: block }); continue }
+    const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')
+    frames.push(JSON.parse(data) as SseFrame)
+  }
+  return frames
+}
+
+export const userMsg = (content: string) => ({ role: 'user' as const, content })
