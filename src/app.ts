@@ -14,11 +14,7 @@ import type { SseStream } from './sse.js'
 import errorHandler from './plugins/error-handler.js'
 import swagger from './plugins/swagger.js'
 import { UpstreamHealth } from './upstream-health.js'
-import healthRoutes from './routes/health.js'
-import chatRoutes from './routes/chat.js'
-import uploadRoutes from './routes/upload.js'
-import accountRoutes from './routes/account.js'
-import configRoutes from './routes/config.js'
+import { registerRoutes } from './routes/index.js'
 
 export interface AppDeps {
   /** A prebuilt Coze client (tests); by default one is built from the config. */
@@ -118,10 +114,6 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(errorHandler, { maxUploadMb: config.MAX_UPLOAD_MB })
   await app.register(swagger, { version: config.version })
 
-  await app.register(healthRoutes)
-  await app.register(configRoutes)
-  await app.register(accountRoutes)
-  await app.register(chatRoutes)
-  await app.register(uploadRoutes)
+  await registerRoutes(app)
   return app
 }

@@ -1,0 +1,15 @@
+// Every route plugin, in registration order. One line per resource.
+import type { FastifyInstance } from 'fastify'
+import healthRoutes from './health.js'
+import configRoutes from './config.js'
+import accountRoutes from './account.js'
+import chatRoutes from './chat.js'
+import uploadRoutes from './upload.js'
+
+export async function registerRoutes (app: FastifyInstance): Promise<void> {
+  await app.register(healthRoutes)
+  await app.register(configRoutes)
+  await app.register(accountRoutes)
+  await app.register(chatRoutes)
+  await app.register(uploadRoutes)
+}
