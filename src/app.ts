@@ -2,7 +2,7 @@
 // reads process.env: server.ts and the tests own those.
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import multipart from '@fastify/multipart'
@@ -47,7 +47,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     ...loggerOpts,
     trustProxy: trustProxyOption(config.TRUST_PROXY) as FastifyServerOptions['trustProxy'],
     bodyLimit: config.BODY_LIMIT_KB * 1024,
-    disableRequestLogging: true,
+    // The onResponse hook below writes the one line per request.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
       const h = req.headers['x-request-id']
