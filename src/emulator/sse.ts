@@ -35,6 +35,14 @@ export class SseSink implements EventSink {
   private ended = false
   private gone = false
   private drainWaiter: (() => void) | undefined
+  /** frames written in this tick; they leave together in one chunk */
+  private pending = ''
+  private readonly flush = (): void => {
+    if (this.pending === '') return
+    const text = this.pending
+    this.pending = ''
+    if (!this.gone) this.res.write(text)
+  }
 
   constructor (private readonly res: ServerResponse, logid: string, private readonly registry: Set<SseSink>) {
     res.writeHead(200, {
@@ -55,9 +63,15 @@ export class SseSink implements EventSink {
     return !this.ended && !this.gone
   }
 
+  /**
+   * Queues a frame. Frames written in the same tick go out as one chunk (one syscall);
+   * a paced stream writes one frame per tick, so each delta still leaves at once.
+   */
   write (frame: string): Promise<void> | undefined {
     if (!this.open) return undefined
-    if (this.res.write(frame)) return undefined
+    if (this.pending === '') setImmediate(this.flush)
+    this.pending += frame
+    if (!this.res.writableNeedDrain) return undefined
     return new Promise<void>((resolve) => {
       this.drainWaiter = resolve
       this.res.once('drain', () => this.releaseDrain())
@@ -68,7 +82,11 @@ export class SseSink implements EventSink {
     if (this.ended) return
     this.ended = true
     this.registry.delete(this)
-    if (!this.gone) this.res.end()
+    if (this.gone) return
+    const text = this.pending
+    this.pending = ''
+    if (text !== '') this.res.end(text)
+    else this.res.end()
   }
 
   private releaseDrain (): void {

@@ -102,6 +102,13 @@ describe('bot-tool', () => {
     expect(messages[1]!.content).toBe('The tool said: sunny')
   })
 
+  it('a non-stream tool chat reaches requires_action (createAndPoll stops there)', async () => {
+    const { chat, messages } = await coze.chat.createAndPoll({ bot_id: 'bot-tool', additional_messages: [user('Kyiv')] })
+    expect(chat.status).toBe('requires_action')
+    expect(chat.required_action?.submit_tool_outputs.tool_calls[0]?.function.arguments).toBe('{"city":"Kyiv"}')
+    expect(messages?.map((m) => m.type)).toEqual(['function_call'])
+  })
+
   it('an unknown tool_call_id is 4000', async () => {
     const { chat } = await firstTurn('Bern')
     const err = await caught(coze.chat.submitToolOutputs({ conversation_id: chat.conversation_id, chat_id: chat.id, stream: false, tool_outputs: [{ tool_call_id: 'nope', output: 'x' }] }).next())

@@ -146,6 +146,21 @@ describe('conversation state', () => {
     expect(names(after.events).at(-1)).toBe('done')
   })
 
+  it('a running non-stream chat also blocks the conversation (4016) until it ends', async () => {
+    const conv = await coze.conversations.create({ bot_id: 'bot-echo' })
+    const chat = await coze.chat.create({ bot_id: 'bot-slow-20', conversation_id: conv.id, additional_messages: [user('busy for a moment')] })
+    const { events } = await drain(coze.chat.stream({ bot_id: 'bot-echo', conversation_id: conv.id, additional_messages: [user('overlap')] }))
+    expect(events.map((e) => [e.event, data(e).code])).toEqual([['error', 4016]])
+    let status = chat.status as string
+    for (let i = 0; i < 40 && status !== 'completed'; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+      status = (await coze.chat.retrieve(conv.id, chat.id)).status
+    }
+    expect(status).toBe('completed')
+    const after = await drain(coze.chat.stream({ bot_id: 'bot-echo', conversation_id: conv.id, additional_messages: [user('now')] }))
+    expect(names(after.events).at(-1)).toBe('done')
+  })
+
   it('an unknown bot id is 4200', async () => {
     const err = await caught(coze.chat.create({ bot_id: '123', additional_messages: [user('x')] }))
     expect(err).toBeInstanceOf(NotFoundError)
