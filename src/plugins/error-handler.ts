@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { fail } from '../envelope.js'
-import { GatewayError } from '../errors.js'
+import { ClientAbortError, GatewayError } from '../errors.js'
 
 /** Fastify and plugin error codes → the gateway's own status and wording. */
 function fromFastifyError (err: FastifyError, maxUploadMb: number): GatewayError | undefined {
@@ -46,6 +46,8 @@ export function toClientError (err: unknown, maxUploadMb: number): GatewayError 
 
 export default fp(async function errorHandler (app: FastifyInstance, opts: { maxUploadMb: number }) {
   app.setErrorHandler((err, request, reply) => {
+    // The client left: there is no one to answer (the upstream call was already aborted).
+    if (err instanceof ClientAbortError) return reply.code(499).send()
     const e = toClientError(err, opts.maxUploadMb)
     if (e.statusCode >= 500 && e.code === 'INTERNAL_ERROR') {
       request.log.error({ err }, 'unhandled error')
