@@ -29,8 +29,7 @@ export async function relaySse<E> (
   try {
     first = await it.next()
   } catch (err) {
-    if (err instanceof ClientAbortError && !sse.shuttingDown) return reply
-    if (err instanceof ClientAbortError) throw shuttingDown()
+    if (err instanceof ClientAbortError && sse.shuttingDown) throw shuttingDown()
     throw err
   }
   sse.open(headers)

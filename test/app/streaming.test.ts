@@ -69,6 +69,7 @@ describe('SSE over a real socket', () => {
     ac.abort()
     await pending
     await waitFor(() => emu.requests.some((r) => r.path === '/v3/chat' && r.aborted))
+    expect(s.logs.join('')).not.toContain('unhandled error')
   })
 
   it('shutdown ends an open stream with an error frame and end, promptly', async () => {
