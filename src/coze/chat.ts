@@ -17,7 +17,7 @@ export type ChatEvent =
   | { type: 'message_delta', content: string }
   | { type: 'reasoning_delta', content: string }
   | { type: 'follow_up', content: string }
-  | { type: 'tool_calls', conversation_id: string, chat_id: string, tool_calls: ToolCall[] }
+  | { type: 'tool_calls', conversation_id: string, chat_id: string, tool_calls: ToolCall[], usage: Usage }
   | { type: 'chat_completed', conversation_id: string, chat_id: string, usage: Usage }
 
 export interface ChatTurn {
@@ -133,7 +133,7 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient): A
         case ChatEventType.CONVERSATION_CHAT_REQUIRES_ACTION:
           terminal = 'requires_action'
           ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
-          yield { type: 'tool_calls', ...ids, tool_calls: toolCallsOf(ev.data) }
+          yield { type: 'tool_calls', ...ids, tool_calls: toolCallsOf(ev.data), usage: usageOf(ev.data) }
           break
         case ChatEventType.CONVERSATION_CHAT_FAILED: {
           const e = ev.data.last_error
@@ -221,7 +221,7 @@ export async function aggregateChat (events: AsyncIterable<ChatEvent>): Promise<
         result = { status: 'completed', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage }
         break
       case 'tool_calls':
-        result = { status: 'requires_action', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: { token_count: 0, output_count: 0, input_count: 0 }, tool_calls: ev.tool_calls }
+        result = { status: 'requires_action', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage, tool_calls: ev.tool_calls }
         break
       default: break
     }
