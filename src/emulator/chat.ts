@@ -225,7 +225,8 @@ async function playTurn (t: Turn): Promise<void> {
       if (stopper.stopped) return stoppedEarly()
       const full = messageJson(chat, pm, pm.content, pm.reasoning)
       await emit('conversation.message.completed', full)
-      chat.outputs.push(full as unknown as Message)
+      const now = nowSec()
+      chat.outputs.push({ ...full, meta_data: {}, created_at: now, updated_at: now } as unknown as Message)
     }
     if (fault && !fired && !(await fire(plan.messages.at(-1)?.id ?? chat.id))) return
     if (stopper.stopped) return stoppedEarly()
@@ -280,7 +281,7 @@ function startTurn (ctx: Ctx, chat: ChatRecord, plan: TurnPlan, stream: boolean,
   if (stream) {
     const sink = new SseSink(ctx.res, ctx.logid, rt.openStreams)
     ctx.res.once('close', () => { if (!ctx.res.writableEnded) stopper.stop('client') })
-    void playTurn({ rt, chat, plan, sink, stopper, fault: ctx.fault, pace })
+    playTurn({ rt, chat, plan, sink, stopper, fault: ctx.fault, pace }).catch(() => sink.end())
     return
   }
   // non-stream: answer in_progress now, finish in the background
@@ -288,7 +289,7 @@ function startTurn (ctx: Ctx, chat: ChatRecord, plan: TurnPlan, stream: boolean,
   const jsonFault = ctx.fault && (ctx.fault.kind === 'truncate' || ctx.fault.kind === 'malformed') ? ctx.fault : undefined
   const turnFault = jsonFault ? undefined : ctx.fault
   sendOk(ctx.res, ctx.logid, chatView(chat), jsonFault)
-  setImmediate(() => { void playTurn({ rt, chat, plan, sink: NULL_SINK, stopper, fault: turnFault, pace }) })
+  setImmediate(() => { playTurn({ rt, chat, plan, sink: NULL_SINK, stopper, fault: turnFault, pace }).catch(() => undefined) })
 }
 
 // ---------------------------------------------------------------------------

@@ -229,14 +229,14 @@ function streamRun (ctx: Ctx): void {
       { event: 'PING', data: {} },
       { event: 'Interrupt', data: { interrupt_data: data, node_title: 'Question' } }
     ]
-    void playWorkflow(ctx.rt, ctx, exec, steps, false, () => { exec.usage = usageOf(input, '') })
+    playWorkflow(ctx.rt, ctx, exec, steps, false, () => { exec.usage = usageOf(input, '') }).catch(() => { if (!ctx.res.writableEnded) ctx.res.destroy() })
     return
   }
   const output = outputOf(kind, parameters)
   const usage = usageOf(input, output)
   const steps = endMessages(output, usage)
   steps.splice(1, 0, { event: 'PING', data: {} })
-  void playWorkflow(ctx.rt, ctx, exec, steps, true, () => succeed(exec, output, input))
+  playWorkflow(ctx.rt, ctx, exec, steps, true, () => succeed(exec, output, input)).catch(() => { if (!ctx.res.writableEnded) ctx.res.destroy() })
 }
 
 function streamResume (ctx: Ctx): void {
@@ -254,7 +254,7 @@ function streamResume (ctx: Ctx): void {
   const usage = usageOf(resumeData, output)
   const steps = endMessages(output, usage)
   steps.splice(1, 0, { event: 'PING', data: {} })
-  void playWorkflow(rt, ctx, exec, steps, true, () => succeed(exec, output, resumeData))
+  playWorkflow(rt, ctx, exec, steps, true, () => succeed(exec, output, resumeData)).catch(() => { if (!ctx.res.writableEnded) ctx.res.destroy() })
 }
 
 // ---------------------------------------------------------------------------

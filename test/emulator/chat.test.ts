@@ -131,7 +131,7 @@ describe('conversation state', () => {
 
   it('a second chat while one is running on the conversation gets 4016', async () => {
     const conv = await coze.conversations.create({ bot_id: 'bot-echo' })
-    const running = coze.chat.stream({ bot_id: 'bot-slow-40', conversation_id: conv.id, additional_messages: [user('slow one')] })[Symbol.asyncIterator]()
+    const running = coze.chat.stream({ bot_id: 'bot-slow-150', conversation_id: conv.id, additional_messages: [user('slow one')] })[Symbol.asyncIterator]()
     const first = await running.next()
     expect(first.value?.event).toBe('conversation.chat.created')
 
@@ -141,6 +141,7 @@ describe('conversation state', () => {
     expect(err).toBeInstanceOf(APIError)
     expect(err.code).toBe(4016)
 
+    await coze.chat.cancel(conv.id, data(first.value!).id)
     await drain({ [Symbol.asyncIterator]: () => running })
     const after = await drain(coze.chat.stream({ bot_id: 'bot-echo', conversation_id: conv.id, additional_messages: [user('after')] }))
     expect(names(after.events).at(-1)).toBe('done')
@@ -148,11 +149,11 @@ describe('conversation state', () => {
 
   it('a running non-stream chat also blocks the conversation (4016) until it ends', async () => {
     const conv = await coze.conversations.create({ bot_id: 'bot-echo' })
-    const chat = await coze.chat.create({ bot_id: 'bot-slow-20', conversation_id: conv.id, additional_messages: [user('busy for a moment')] })
+    const chat = await coze.chat.create({ bot_id: 'bot-slow-60', conversation_id: conv.id, additional_messages: [user('busy for a moment')] })
     const { events } = await drain(coze.chat.stream({ bot_id: 'bot-echo', conversation_id: conv.id, additional_messages: [user('overlap')] }))
     expect(events.map((e) => [e.event, data(e).code])).toEqual([['error', 4016]])
     let status = chat.status as string
-    for (let i = 0; i < 40 && status !== 'completed'; i++) {
+    for (let i = 0; i < 200 && status !== 'completed'; i++) {
       await new Promise((r) => setTimeout(r, 10))
       status = (await coze.chat.retrieve(conv.id, chat.id)).status
     }
@@ -180,7 +181,7 @@ describe('non-stream chat lifecycle', () => {
     expect(chat.status).toBe('in_progress')
     expect(typeof chat.id).toBe('string')
     let status = chat.status as string
-    for (let i = 0; i < 20 && status !== 'completed'; i++) {
+    for (let i = 0; i < 200 && status !== 'completed'; i++) {
       await new Promise((r) => setTimeout(r, 10))
       status = (await coze.chat.retrieve(chat.conversation_id, chat.id)).status
     }
@@ -202,7 +203,7 @@ describe('non-stream chat lifecycle', () => {
   })
 
   it('cancel turns a running chat into canceled; a finished chat cannot be canceled (4104)', async () => {
-    emu.setSlowDeltaMs(50)
+    emu.setSlowDeltaMs(100)
     const chat = await coze.chat.create({ bot_id: 'bot-slow', additional_messages: [user('cancel me please')] })
     const canceled = await coze.chat.cancel(chat.conversation_id, chat.id)
     expect(canceled.status).toBe('canceled')
@@ -224,7 +225,7 @@ describe('non-stream chat lifecycle', () => {
   })
 
   it('a streaming chat canceled mid-way stops and ends with done, without chat.completed', async () => {
-    const gen = coze.chat.stream({ bot_id: 'bot-slow-30', additional_messages: [user('stop this stream now')] })[Symbol.asyncIterator]()
+    const gen = coze.chat.stream({ bot_id: 'bot-slow-100', additional_messages: [user('stop this stream now')] })[Symbol.asyncIterator]()
     const created = (await gen.next()).value as StreamChatData
     const c = data(created)
     expect((await coze.chat.cancel(c.conversation_id, c.id)).status).toBe('canceled')

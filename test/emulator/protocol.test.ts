@@ -184,7 +184,7 @@ describe('close()', () => {
     await new Promise((r) => setTimeout(r, 30))
     const t = Date.now()
     await e.close()
-    expect(Date.now() - t).toBeLessThan(300)
+    expect(Date.now() - t).toBeLessThan(2000)
     const rest = await drain({ [Symbol.asyncIterator]: () => gen })
     expect(names(rest.events)).not.toContain('done')
     expect(await hanging).toBeInstanceOf(InternalServerError)

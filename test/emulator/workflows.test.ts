@@ -8,7 +8,7 @@ let emu: Emulator
 let coze: CozeAPI
 
 beforeAll(async () => {
-  emu = await startEmulator({ asyncWorkflowMs: 60 })
+  emu = await startEmulator({ asyncWorkflowMs: 200 })
   coze = new CozeAPI({ token: emu.token, baseURL: emu.url })
 })
 afterEach(() => emu.faults.clear())
@@ -53,8 +53,11 @@ describe('POST /v1/workflow/run', () => {
     expect(res.debug_url).toEqual(expect.any(String))
     const [running] = await coze.workflows.runs.history('wf-echo', res.execute_id)
     expect(running).toMatchObject({ execute_id: res.execute_id, execute_status: 'Running', run_mode: 2, error_code: '', connector_id: '1024', bot_id: '0' })
-    await new Promise((r) => setTimeout(r, 80))
-    const [done] = await coze.workflows.runs.history('wf-echo', res.execute_id)
+    let done = running
+    for (let i = 0; i < 100 && done!.execute_status === 'Running'; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      ;[done] = await coze.workflows.runs.history('wf-echo', res.execute_id)
+    }
     expect(done!.execute_status).toBe('Success')
     expect(JSON.parse(done!.output)).toEqual({ output: { x: true } })
   })
