@@ -28,7 +28,11 @@ export const EnvSchema = Type.Object({
   COZE_REQUEST_TIMEOUT_MS: Int(30_000, 'Timeout of non-streaming upstream calls (ms)', 1),
   SSE_HEARTBEAT_MS: Int(15_000, 'Heartbeat comment interval while the upstream is silent (ms)', 1),
   SHUTDOWN_GRACE_MS: Int(10_000, 'Grace delay on SIGTERM before open work is cut (ms)', 1),
-  HEALTH_CHECK_INTERVAL_MS: Int(60_000, 'How often /health may re-check Coze in the background (ms)', 1000)
+  HEALTH_CHECK_INTERVAL_MS: Int(60_000, 'How often /health may re-check Coze in the background (ms)', 1000),
+  COZE_MODEL_MAP: Str('{}', 'OpenAI-compatible API: JSON object from model name (alias) to Coze bot id'),
+  OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
+  OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
+  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)')
 })
 
 type Env = Static<typeof EnvSchema>
@@ -39,6 +43,8 @@ export interface Config extends Env {
   /** 'emulator' when running on the built-in Coze emulator (npm run demo) */
   upstreamMode: UpstreamMode
   version: string
+  /** COZE_MODEL_MAP parsed: model alias → Coze bot id (null prototype) */
+  modelMap: Readonly<Record<string, string>>
 }
 
 export class ConfigError extends Error {}
@@ -56,7 +62,23 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
   }
   value.COZE_API_BASE = value.COZE_API_BASE.replace(/\/+$/, '')
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', ...overrides }
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: parseModelMap(value.COZE_MODEL_MAP), ...overrides }
+}
+
+/** COZE_MODEL_MAP → alias → bot id. Throws ConfigError with the reason and an example. */
+export function parseModelMap (text: string): Readonly<Record<string, string>> {
+  const fail = (why: string) => new ConfigError(
+    `Invalid configuration:\n  COZE_MODEL_MAP: ${why}. Expected a JSON object from model name to Coze bot id, e.g. {"gpt-4o":"7537334510896185359"}`)
+  let parsed: unknown
+  try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('not a JSON object')
+  const map: Record<string, string> = Object.create(null)
+  for (const [alias, botId] of Object.entries(parsed)) {
+    if (!alias.trim()) throw fail('a model name is empty')
+    if (typeof botId !== 'string' || !botId.trim()) throw fail(`the bot id of "${alias}" must be a non-empty string`)
+    map[alias.trim()] = botId.trim()
+  }
+  return Object.freeze(map)
 }
 
 /** Fastify's trustProxy option from TRUST_PROXY. */

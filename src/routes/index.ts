@@ -5,6 +5,7 @@ import configRoutes from './config.js'
 import accountRoutes from './account.js'
 import chatRoutes from './chat.js'
 import uploadRoutes from './upload.js'
+import openaiRoutes from './openai.js'
 
 export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes)
@@ -12,4 +13,5 @@ export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(accountRoutes)
   await app.register(chatRoutes)
   await app.register(uploadRoutes)
+  await app.register(openaiRoutes)
 }
