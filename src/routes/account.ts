@@ -12,7 +12,7 @@ const UserData = Type.Object({
   avatar_url: Type.String(),
   logid: Type.Union([Type.String(), Type.Null()], { description: 'The Coze logid of the call' }),
   response_logid: Type.Union([Type.String(), Type.Null()], { description: 'Same as logid (older clients read this name)' })
-})
+}, { examples: [{ user_id: '7500000000000000001', user_name: 'demo_user', nick_name: 'Demo', avatar_url: 'https://example.com/a.png', logid: '20250101120000ABCDEF', response_logid: '20250101120000ABCDEF' }] })
 
 const Workspace = Type.Object({
   id: Type.String(),
@@ -20,7 +20,7 @@ const Workspace = Type.Object({
   icon_url: Type.String(),
   role_type: Type.String({ description: 'owner, admin or member' }),
   workspace_type: Type.String({ description: 'personal or team' })
-})
+}, { examples: [{ id: '7487000000000000001', name: 'Personal', icon_url: 'https://example.com/icon.png', role_type: 'owner', workspace_type: 'personal' }] })
 
 const Pagination = Type.Object({ page_num: Type.Integer(), page_size: Type.Integer(), total_count: Type.Integer(), has_more: Type.Boolean() })
 
@@ -29,7 +29,7 @@ const ConnectionData = Type.Object({
   user_id: Type.Union([Type.String(), Type.Null()]),
   latency_ms: Type.Integer(),
   timestamp: Timestamp
-})
+}, { examples: [{ connected: true, user_id: '7500000000000000001', latency_ms: 42, timestamp: '2025-01-01T12:00:00.000Z' }] })
 
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/user/info', {

@@ -16,7 +16,10 @@ const ConfigData = Type.Object({
   features: Type.Record(Type.String(), Type.Boolean()),
   rate_limit: Type.Object({ enabled: Type.Boolean(), requests: Type.Integer(), window_seconds: Type.Integer() }),
   max_upload_mb: Type.Integer()
-}, { additionalProperties: true })
+}, {
+  additionalProperties: true,
+  examples: [{ api_base: 'https://api.coze.cn', default_bot_id: '7537334510896185359', default_user_id: null, log_level: 'INFO', environment: 'production', version: '1.0.0', upstream_mode: 'coze', token: { configured: true }, features: { chat: true, streaming: true, file_upload: true, user_management: true, workspace_management: true }, rate_limit: { enabled: true, requests: 100, window_seconds: 60 }, max_upload_mb: 10 }]
+})
 
 const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/config', {

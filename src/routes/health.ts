@@ -17,9 +17,10 @@ const HealthData = Type.Object({
   timestamp: Timestamp,
   version: Type.String(),
   upstream: Upstream
-})
+}, { examples: [{ status: 'healthy', message: 'Service is healthy', timestamp: '2025-01-01T12:00:00.000Z', version: '1.0.0', upstream: { mode: 'coze', state: 'up', last_checked: '2025-01-01T11:59:30.000Z' } }] })
 
-const RootData = Type.Object({ status: Type.Literal('running'), message: Type.String(), timestamp: Timestamp, version: Type.String(), docs: Type.String() })
+const RootData = Type.Object({ status: Type.Literal('running'), message: Type.String(), timestamp: Timestamp, version: Type.String(), docs: Type.String() },
+  { examples: [{ status: 'running', message: 'Coze SDK API Service is running', timestamp: '2025-01-01T12:00:00.000Z', version: '1.0.0', docs: '/docs' }] })
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {

@@ -17,7 +17,7 @@ const FileData = Type.Object({
   bytes: Type.Integer(),
   created_at: Type.Integer({ description: 'Unix seconds' }),
   description: Type.Optional(Type.String())
-})
+}, { examples: [{ file_id: '7369495981102020001', file_name: 'document.pdf', bytes: 152236, created_at: 1715847583, description: '这是一个PDF文档' }] })
 
 const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tooLarge = () => new GatewayError(413, 'PAYLOAD_TOO_LARGE', `File too large. Maximum size is ${app.config.MAX_UPLOAD_MB}MB`)
