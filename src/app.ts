@@ -99,7 +99,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   await app.register(cors, {
     origin: config.CORS_ORIGINS === '*' ? '*' : config.CORS_ORIGINS.split(',').map((s) => s.trim()),
-    exposedHeaders: ['x-request-id', 'x-coze-logid', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
+    exposedHeaders: ['x-request-id', 'x-coze-logid', 'x-coze-conversation-id', 'x-coze-chat-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
   })
   if (config.ENABLE_RATE_LIMIT) {
     await app.register(rateLimit, {

@@ -26,6 +26,7 @@ export const EnvSchema = Type.Object({
   COZE_CONNECT_TIMEOUT_MS: Int(30_000, 'Upstream connect + first byte timeout (ms)', 1),
   COZE_IDLE_TIMEOUT_MS: Int(60_000, 'Longest silence allowed between upstream stream events (ms)', 1),
   COZE_REQUEST_TIMEOUT_MS: Int(30_000, 'Timeout of non-streaming upstream calls (ms)', 1),
+  COZE_WORKFLOW_TIMEOUT_MS: Int(600_000, 'Timeout of synchronous workflow runs (run without stream/is_async, execute) (ms)', 1),
   SSE_HEARTBEAT_MS: Int(15_000, 'Heartbeat comment interval while the upstream is silent (ms)', 1),
   SHUTDOWN_GRACE_MS: Int(10_000, 'Grace delay on SIGTERM before open work is cut (ms)', 1),
   HEALTH_CHECK_INTERVAL_MS: Int(60_000, 'How often /health may re-check Coze in the background (ms)', 1000),

@@ -59,6 +59,11 @@ export class SseStream {
     await this.write(`data: ${JSON.stringify(frame)}\n\n`)
   }
 
+  /** A heartbeat comment now, e.g. when the upstream sends its own keep-alive (Coze PING). */
+  async ping (): Promise<void> {
+    await this.write(': heartbeat\n\n')
+  }
+
   /** A raw `data:` payload, for wire formats such as OpenAI's `[DONE]`. */
   async sendRaw (payload: string): Promise<void> {
     await this.write(`data: ${payload}\n\n`)

@@ -4,7 +4,10 @@
 import { APIError, APIUserAbortError, TimeoutError, CozeError } from '@coze/api'
 import { GatewayError, type ErrorCode } from '../errors.js'
 
-interface CodeRule { status: number, code: ErrorCode, message: (msg: string) => string }
+/** What the failed call was about, for messages that say what to check. */
+export type CozeResource = 'workflow' | 'bot'
+
+interface CodeRule { status: number, code: ErrorCode, message: (msg: string, resource?: CozeResource) => string }
 
 const REGION_HINT = 'Check COZE_API_TOKEN, that it has not expired and has the needed scopes, ' +
   'and that COZE_API_BASE matches the account region (https://api.coze.cn for coze.cn, https://api.coze.com for coze.com).'
@@ -19,21 +22,35 @@ export const COZE_CODE_RULES: Record<number, CodeRule> = {
   4016: { status: 409, code: 'CONVERSATION_BUSY', message: () => 'This conversation already has a chat in progress (Coze code 4016). Wait for it to finish, or use another conversation.' },
   4019: { status: 402, code: 'QUOTA_EXCEEDED', message: (m) => `The Coze account has no quota or balance left (Coze code 4019). ${m}`.trim() },
   4104: { status: 409, code: 'CHAT_NOT_CANCELABLE', message: () => 'The chat has already finished and can no longer be cancelled (Coze code 4104).' },
-  4200: { status: 404, code: 'UPSTREAM_NOT_FOUND', message: (m) => `Coze could not find the resource (Coze code 4200): check the bot, workflow or conversation id, and that it is published to the API channel. ${m}`.trim() },
-  6003: { status: 402, code: 'PREMIUM_REQUIRED', message: () => 'This Coze feature (e.g. asynchronous workflow runs) needs a paid Coze plan (Coze code 6003).' }
+  4200: {
+    status: 404,
+    code: 'UPSTREAM_NOT_FOUND',
+    message: (m, r) => (r === 'workflow'
+      ? `Coze could not find the workflow (Coze code 4200): check the workflow id, and that the workflow is published (Coze runs only published workflows through the API). ${m}`
+      : r === 'bot'
+        ? `Coze could not find the bot (Coze code 4200): check the bot id, and that the bot is published to the API channel. ${m}`
+        : `Coze could not find the resource (Coze code 4200): check the bot, workflow or conversation id, and that it is published to the API channel. ${m}`).trim()
+  },
+  6003: {
+    status: 402,
+    code: 'PREMIUM_REQUIRED',
+    message: (_m, r) => r === 'workflow'
+      ? 'Asynchronous workflow runs (is_async) need a paid Coze plan (Coze code 6003): upgrade the Coze account, or run the workflow without is_async.'
+      : 'This Coze feature (e.g. asynchronous workflow runs) needs a paid Coze plan (Coze code 6003).'
+  }
 }
 
 /** A Coze business error (code/msg) turned into a gateway error. */
-export function fromCozeCode (cozeCode: number, msg: string, logid?: string, cause?: unknown): GatewayError {
+export function fromCozeCode (cozeCode: number, msg: string, logid?: string, cause?: unknown, resource?: CozeResource): GatewayError {
   const rule = COZE_CODE_RULES[cozeCode]
-  if (rule) return new GatewayError(rule.status, rule.code, rule.message(msg ?? ''), { cozeCode, logid, cause })
+  if (rule) return new GatewayError(rule.status, rule.code, rule.message(msg ?? '', resource), { cozeCode, logid, cause })
   return new GatewayError(502, 'UPSTREAM_ERROR', `Coze reported an error (Coze code ${cozeCode}): ${msg || 'no message'}`, { cozeCode, logid, cause })
 }
 
 const NETWORK_ERROR = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket hang up|other side closed/i
 
-/** Any error thrown by an SDK call → GatewayError. */
-export function toGatewayError (err: unknown): GatewayError {
+/** Any error thrown by an SDK call → GatewayError; `resource` sharpens not-found messages. */
+export function toGatewayError (err: unknown, resource?: CozeResource): GatewayError {
   if (err instanceof GatewayError) return err
   if (err instanceof TimeoutError) {
     return new GatewayError(504, 'UPSTREAM_TIMEOUT', 'Coze did not answer in time.', { logid: err.logid ?? undefined, cause: err })
@@ -43,7 +60,7 @@ export function toGatewayError (err: unknown): GatewayError {
   }
   if (err instanceof APIError) {
     const logid = err.logid ?? undefined
-    if (typeof err.code === 'number' && err.code !== 0) return fromCozeCode(err.code, err.msg ?? '', logid, err)
+    if (typeof err.code === 'number' && err.code !== 0) return fromCozeCode(err.code, err.msg ?? '', logid, err, resource)
     if (!err.headers) {
       // No response at all: the connection failed.
       return new GatewayError(503, 'UPSTREAM_UNAVAILABLE', `Coze is unreachable at the configured COZE_API_BASE (${NETWORK_ERROR.exec(err.message)?.[0] ?? err.message}).`, { cause: err })

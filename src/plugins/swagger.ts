@@ -21,6 +21,8 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
         { name: 'system', description: 'Health, status and configuration' },
         { name: 'chat', description: 'Chat with a Coze bot, as JSON or Server-Sent Events' },
         { name: 'files', description: 'File upload to Coze' },
+        { name: 'workflows', description: 'Run Coze workflows: sync, async, streaming, resume after an interrupt' },
+        { name: 'bots', description: 'Bots of a workspace and their profiles (prologue, suggested questions)' },
         { name: 'account', description: 'The Coze account behind the gateway token' },
         { name: 'openai', description: 'OpenAI-compatible API: any OpenAI client can talk to a Coze bot (errors in OpenAI format)' }
       ]

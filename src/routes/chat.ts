@@ -73,6 +73,8 @@ export async function answerChat (
     try {
       for await (const ev of events) {
         if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await extra.onResult?.(ev.conversation_id)
+        // The ids before the first frame, so a client can cancel a running chat (POST /api/v1/chat/cancel).
+        if (ev.type === 'chat_created' && !reply.sent) void reply.header('x-coze-conversation-id', ev.conversation_id).header('x-coze-chat-id', ev.chat_id)
         yield ev
       }
       app.upstream.report()

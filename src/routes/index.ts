@@ -6,6 +6,9 @@ import accountRoutes from './account.js'
 import chatRoutes from './chat.js'
 import uploadRoutes from './upload.js'
 import openaiRoutes from './openai.js'
+import chatActionRoutes from './chat-actions.js'
+import workflowRoutes from './workflows.js'
+import botRoutes from './bots.js'
 
 export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes)
@@ -14,4 +17,7 @@ export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(chatRoutes)
   await app.register(uploadRoutes)
   await app.register(openaiRoutes)
+  await app.register(chatActionRoutes)
+  await app.register(workflowRoutes)
+  await app.register(botRoutes)
 }

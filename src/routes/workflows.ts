@@ -1,0 +1,165 @@
+// Coze workflows: run (sync, is_async, SSE), the state of an async run, resume after an
+// interrupt (SSE), and /execute, the workflow API of the product's platform docs.
+import type { FastifyReply } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ok } from '../envelope.js'
+import { badRequest } from '../errors.js'
+import {
+  getWorkflowRun, resumeWorkflow, runWorkflow, startWorkflowRun, streamWorkflow,
+  type WorkflowEvent, type WorkflowInterrupt, type WorkflowRunParams
+} from '../coze/workflows.js'
+import {
+  ExecuteBodySchema, ExecuteResponses, ResumeBodySchema, ResumeResponses, RunBodySchema, RunResponses, RunStateResponses,
+  WORKFLOW_SSE_DOC, WorkflowParams, RunPathParams, type RunBody
+} from '../schemas/workflows.js'
+import { clientAbortSignal } from '../client-abort.js'
+import { apiWire, streamLimits } from './chat.js'
+import { relaySse, type SseWire } from './sse-relay.js'
+
+const now = () => new Date().toISOString()
+
+/** WorkflowEvent → SSE frame. PING is a heartbeat comment, not a frame. */
+export const workflowWire: SseWire<WorkflowEvent> = {
+  async event (sse, ev) {
+    switch (ev.type) {
+      case 'ping':
+        await sse.ping()
+        break
+      case 'workflow_message':
+        await sse.send({ ...ev, timestamp: now() })
+        break
+      case 'interrupt':
+        await sse.send({ ...ev, interrupt_data: { event_id: ev.event_id, type: ev.interrupt_type, data: ev.data }, timestamp: now() })
+        break
+      case 'done':
+        await sse.send({ type: 'done', debug_url: ev.debug_url, timestamp: now() })
+        break
+    }
+  },
+  error: (sse, e) => apiWire.error(sse, e),
+  end: (sse) => apiWire.end(sse)
+}
+
+function runParams (workflowId: string, body: RunBody): WorkflowRunParams {
+  if (body.bot_id && body.app_id) {
+    throw badRequest('bot_id and app_id cannot be used together: a workflow runs in the context of a bot or of an app, so send only one of them')
+  }
+  return { workflow_id: workflowId, parameters: body.parameters ?? {}, bot_id: body.bot_id, app_id: body.app_id, ext: body.ext }
+}
+
+const resumeHint = (workflowId: string) => `answer it with POST /api/v1/workflows/${workflowId}/resume`
+
+function interruptMessage (workflowId: string, it: WorkflowInterrupt): string {
+  return `Workflow interrupted (${it.data || `interrupt type ${it.interrupt_type}`}): ${resumeHint(workflowId)}`
+}
+
+const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const logidHeader = (reply: FastifyReply) => (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
+  const syncTimeout = () => app.config.COZE_WORKFLOW_TIMEOUT_MS
+
+  app.post('/api/v1/workflows/:workflow_id/run', {
+    schema: {
+      tags: ['workflows'],
+      summary: 'Run a published workflow: sync (JSON), is_async (JSON, poll /runs/{execute_id}) or "stream": true (SSE)',
+      description: `Sync: \`data\` = \`{status: "completed", output, execute_id?, debug_url, usage}\`; Coze's result string is parsed into \`output\` when it is JSON. ` +
+        'A run that stops at a question node answers `status: "interrupted"` with `interrupt` (resume it with /resume).\n\n' +
+        '`is_async`: `data` = `{execute_id, status: "running", debug_url}`.\n\n' +
+        '`bot_id` with `app_id` → 400 (before Coze). Unknown or unpublished workflow → 404. `is_async` on a free Coze plan → 402.\n\n' +
+        `With \`"stream": true\`: ${WORKFLOW_SSE_DOC}`,
+      params: WorkflowParams,
+      body: RunBodySchema,
+      response: RunResponses
+    }
+  }, async (request, reply) => {
+    const { workflow_id: workflowId } = request.params
+    const body = request.body
+    const params = runParams(workflowId, body)
+    const onLogid = logidHeader(reply)
+    if (body.stream === true) {
+      if (body.is_async === true) throw badRequest('stream and is_async cannot be used together: stream the run, or start it with is_async and poll GET /api/v1/workflows/{workflow_id}/runs/{execute_id}')
+      return relaySse(app, reply, (signal) => streamWorkflow(app.coze, params, { ...streamLimits(app.config), signal, onLogid }), workflowWire)
+    }
+    const signal = clientAbortSignal(reply)
+    if (body.is_async === true) {
+      const r = await startWorkflowRun(app.coze, params, { signal, onLogid })
+      return ok(`Workflow run started: poll GET /api/v1/workflows/${workflowId}/runs/${r.execute_id}`, { execute_id: r.execute_id, status: 'running', debug_url: r.debug_url })
+    }
+    const r = await runWorkflow(app.coze, params, { signal, onLogid, timeoutMs: syncTimeout() })
+    const data = {
+      status: r.interrupt ? 'interrupted' : 'completed',
+      output: r.output,
+      ...(r.execute_id ? { execute_id: r.execute_id } : {}),
+      debug_url: r.debug_url,
+      usage: r.usage,
+      ...(r.interrupt ? { interrupt: r.interrupt } : {})
+    }
+    return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow completed successfully', data)
+  })
+
+  app.get('/api/v1/workflows/:workflow_id/runs/:execute_id', {
+    schema: {
+      tags: ['workflows'],
+      summary: 'The state of a workflow run (e.g. one started with is_async)',
+      description: '`status` is `running`, `success` (with `output`, parsed when it is JSON) or `failed` (with `error: {code, message}`).',
+      params: RunPathParams,
+      response: RunStateResponses
+    }
+  }, async (request, reply) => {
+    const { workflow_id: workflowId, execute_id: executeId } = request.params
+    const r = await getWorkflowRun(app.coze, workflowId, executeId, { signal: clientAbortSignal(reply), onLogid: logidHeader(reply) })
+    const message = r.status === 'success'
+      ? 'Workflow run succeeded'
+      : r.status === 'failed'
+        ? `Workflow run failed: ${r.error?.message ?? 'no reason given'}`
+        : r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow run is still running'
+    return ok(message, { ...r, workflow_id: workflowId })
+  })
+
+  app.post('/api/v1/workflows/:workflow_id/resume', {
+    schema: {
+      tags: ['workflows'],
+      summary: 'Resume an interrupted workflow run, streaming (SSE)',
+      description: `Send the \`event_id\` and \`interrupt_type\` of the \`interrupt\` frame (or of a sync run's \`interrupt\`) and your answer as \`resume_data\`. An event_id that is unknown or already resumed → 400 (Coze 4000).\n\n${WORKFLOW_SSE_DOC}`,
+      params: WorkflowParams,
+      body: ResumeBodySchema,
+      response: ResumeResponses
+    }
+  }, async (request, reply) => {
+    const { workflow_id: workflowId } = request.params
+    const { event_id: eventId, resume_data: resumeData, interrupt_type: interruptType } = request.body
+    const onLogid = logidHeader(reply)
+    return relaySse(app, reply, (signal) => resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...streamLimits(app.config), signal, onLogid }), workflowWire)
+  })
+
+  app.post('/api/v1/workflows/:workflow_id/execute', {
+    schema: {
+      tags: ['workflows'],
+      summary: 'Execute a workflow and wait for its result (the platform docs\' workflow API)',
+      description: '`inputs` are the workflow\'s parameters. `data` = `{execution_id, status: "completed", result, start_time, end_time, debug_url, usage}`; ' +
+        '`result` is Coze\'s result parsed when it is JSON. `session_id` is accepted and echoed back (a workflow run holds no conversation). ' +
+        'A run that stops at a question node answers `status: "interrupted"` with `interrupt`.',
+      params: WorkflowParams,
+      body: ExecuteBodySchema,
+      response: ExecuteResponses
+    }
+  }, async (request, reply) => {
+    const { workflow_id: workflowId } = request.params
+    const { inputs, session_id: sessionId } = request.body
+    const startTime = now()
+    const r = await runWorkflow(app.coze, { workflow_id: workflowId, parameters: inputs ?? {} },
+      { signal: clientAbortSignal(reply), onLogid: logidHeader(reply), timeoutMs: syncTimeout() })
+    return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow executed successfully', {
+      execution_id: r.execute_id ?? null,
+      status: r.interrupt ? 'interrupted' : 'completed',
+      result: r.output,
+      start_time: startTime,
+      end_time: now(),
+      debug_url: r.debug_url,
+      usage: r.usage,
+      ...(sessionId ? { session_id: sessionId } : {}),
+      ...(r.interrupt ? { interrupt: r.interrupt } : {})
+    })
+  })
+}
+
+export default workflowRoutes

@@ -1,0 +1,55 @@
+import { Type, type Static } from 'typebox'
+import { Envelope, Timestamp, UpstreamErrors, Usage } from './common.js'
+import { CozeId } from './ids.js'
+
+const ChatIds = {
+  conversation_id: CozeId('The conversation_id of the chat'),
+  chat_id: CozeId('The chat_id of the chat')
+}
+
+export const ToolOutputsBodySchema = Type.Object({
+  ...ChatIds,
+  tool_outputs: Type.Array(Type.Object({
+    tool_call_id: Type.String({ minLength: 1, description: 'The id of a tool call from the tool_calls frame or field' }),
+    output: Type.String({ description: 'What the tool returned, as a string (JSON.stringify objects)' })
+  }), { minItems: 1, maxItems: 64, description: 'One output per tool call' }),
+  stream: Type.Optional(Type.Boolean({ default: false, description: 'Answer with SSE (the frames of POST /api/v1/chat)' }))
+}, {
+  examples: [{ conversation_id: '7400000000000000001', chat_id: '7400000000000000002', tool_outputs: [{ tool_call_id: '7400000000000000003', output: '{"temperature": 21}' }], stream: false }]
+})
+export type ToolOutputsBody = Static<typeof ToolOutputsBodySchema>
+
+export const CancelBodySchema = Type.Object(ChatIds, {
+  examples: [{ conversation_id: '7400000000000000001', chat_id: '7400000000000000002' }]
+})
+export type CancelBody = Static<typeof CancelBodySchema>
+
+const ToolCall = Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), arguments: Type.String({ description: 'JSON string' }) })
+
+const ToolOutputsData = Type.Object({
+  status: Type.String({ description: 'completed, or requires_action when the bot asks for another tool' }),
+  content: Type.String(),
+  conversation_id: Type.String(),
+  chat_id: Type.String(),
+  usage: Usage,
+  timestamp: Timestamp,
+  reasoning_content: Type.Optional(Type.String()),
+  follow_ups: Type.Optional(Type.Array(Type.String())),
+  tool_calls: Type.Optional(Type.Array(ToolCall))
+}, { additionalProperties: true })
+
+const CancelData = Type.Object({
+  conversation_id: Type.String(),
+  chat_id: Type.String(),
+  status: Type.String({ description: 'The chat\'s final status: canceled' }),
+  bot_id: Type.Optional(Type.String()),
+  created_at: Type.Optional(Type.Integer()),
+  timestamp: Timestamp
+})
+
+export const ToolOutputsResponses = {
+  200: Envelope(ToolOutputsData, { conversation_id: Type.String() }, 'Non-stream: the aggregated answer. With "stream": true the answer is text/event-stream with the frames of POST /api/v1/chat.'),
+  ...UpstreamErrors
+}
+
+export const CancelResponses = { 200: Envelope(CancelData), ...UpstreamErrors }
