@@ -15,6 +15,7 @@ import errorHandler from './plugins/error-handler.js'
 import swagger from './plugins/swagger.js'
 import { UpstreamHealth } from './upstream-health.js'
 import { registerRoutes } from './routes/index.js'
+import { createSessions, type SessionService } from './sessions/index.js'
 
 export interface AppDeps {
   /** A prebuilt Coze client (tests); by default one is built from the config. */
@@ -33,6 +34,7 @@ declare module 'fastify' {
     coze: CozeClient
     sseStreams: Set<SseStream>
     upstream: UpstreamHealth
+    sessions: SessionService
   }
 }
 
@@ -65,6 +67,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.decorate('coze', coze)
   app.decorate('sseStreams', new Set<SseStream>())
   app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
+  const sessions = createSessions(config, coze, app.log)
+  app.decorate('sessions', sessions.service)
+  app.addHook('onClose', async () => { await sessions.close() })
 
   // One log line per request, with the request id and the Coze logid when there was one.
   app.addHook('onRequest', async (request, reply) => {

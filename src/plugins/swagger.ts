@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { ErrorEnvelopeSchema } from '../schemas/common.js'
 import { SSE_FRAMES_DOC } from '../schemas/chat.js'
+import { SIMPLE_CHAT_DOC, SIMPLE_CHAT_TAG } from '../schemas/simple-chat.js'
 
 export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { version: string }) {
   app.addSchema(ErrorEnvelopeSchema)
@@ -21,6 +22,9 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
         { name: 'system', description: 'Health, status and configuration' },
         { name: 'chat', description: 'Chat with a Coze bot, as JSON or Server-Sent Events' },
         { name: 'files', description: 'File upload to Coze' },
+        { name: 'sessions', description: 'Server-side chat sessions: POST /api/v1/chat with session_id keeps the context; one chat at a time per session, in order' },
+        { name: 'conversations', description: 'Coze conversations: create, list, read the history' },
+        { name: SIMPLE_CHAT_TAG, description: SIMPLE_CHAT_DOC },
         { name: 'workflows', description: 'Run Coze workflows: sync, async, streaming, resume after an interrupt' },
         { name: 'bots', description: 'Bots of a workspace and their profiles (prologue, suggested questions)' },
         { name: 'account', description: 'The Coze account behind the gateway token' },

@@ -9,6 +9,8 @@ import { toCozeMessages, type GatewayMessage } from '../coze/messages.js'
 import { ChatBodySchema, ChatResponses, type ChatBody } from '../schemas/chat.js'
 import { clientAbortSignal } from '../client-abort.js'
 import { relaySse, type SseWire } from './sse-relay.js'
+import type { ChatGuard } from '../sessions/types.js'
+import { bindChat } from '../sessions/chat-binding.js'
 
 /** Request body → Coze chat turn; throws 400 for what the schema cannot say. */
 export function buildTurn (config: Config, body: ChatBody, upstreamHoldsHistory = Boolean(body.conversation_id)): ChatTurn {
@@ -65,7 +67,14 @@ export async function answerChat (
   reply: FastifyReply,
   turn: ChatTurn,
   stream: boolean,
-  extra: { data?: Record<string, unknown>, top?: Record<string, unknown>, onResult?: (conversationId: string) => void | Promise<void> } = {}
+  extra: {
+    data?: Record<string, unknown>
+    /** Top-level reply fields; in a stream, added to the chat_completed / tool_calls frame. */
+    top?: Record<string, unknown>
+    onResult?: (conversationId: string) => void | Promise<void>
+    /** Wraps the upstream call (sessions: queue per conversation, bind the turn to it). */
+    guard?: ChatGuard
+  } = {}
 ): Promise<FastifyReply> {
   const onLogid = (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
   const limits = streamLimits(app.config)
@@ -84,11 +93,20 @@ export async function answerChat (
     }
   }
 
+  const events = (signal: AbortSignal) => {
+    const run = (patch: Partial<ChatTurn>) => track(streamChat(app.coze, { ...turn, ...patch }, { ...limits, signal, onLogid }))
+    return extra.guard ? extra.guard(signal, run) : run({})
+  }
+
   if (stream) {
-    return relaySse(app, reply, (signal) => track(streamChat(app.coze, turn, { ...limits, signal, onLogid })), apiWire)
+    const top = extra.top
+    const wire: SseWire<ChatEvent> = top
+      ? { ...apiWire, event: (sse, ev) => apiWire.event(sse, ev.type === 'chat_completed' || ev.type === 'tool_calls' ? { ...ev, ...top } : ev) }
+      : apiWire
+    return relaySse(app, reply, events, wire)
   }
   const signal = clientAbortSignal(reply)
-  const r = await aggregateChat(track(streamChat(app.coze, turn, { ...limits, signal, onLogid })))
+  const r = await aggregateChat(events(signal))
   const data = {
     status: r.status,
     content: r.content,
@@ -119,8 +137,10 @@ const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: ChatResponses
     }
   }, async (request, reply) => {
-    const turn = buildTurn(app.config, request.body)
-    return answerChat(app, reply, turn, request.body.stream === true)
+    const body = request.body
+    const bound = await bindChat(app.sessions, body, { userId: app.config.DEFAULT_USER_ID || undefined, botId: app.config.COZE_BOT_ID || undefined })
+    const turn = buildTurn(app.config, { ...body, user_id: bound.userId, bot_id: bound.botId }, bound.upstreamHoldsHistory)
+    return answerChat(app, reply, turn, body.stream === true, { data: bound.reply, top: bound.reply, guard: bound.guard })
   })
 }
 

@@ -5,6 +5,9 @@ import configRoutes from './config.js'
 import accountRoutes from './account.js'
 import chatRoutes from './chat.js'
 import uploadRoutes from './upload.js'
+import sessionRoutes from './sessions.js'
+import conversationRoutes from './conversations.js'
+import simpleChatRoutes from './simple-chat.js'
 import openaiRoutes from './openai.js'
 import chatActionRoutes from './chat-actions.js'
 import workflowRoutes from './workflows.js'
@@ -16,6 +19,9 @@ export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(accountRoutes)
   await app.register(chatRoutes)
   await app.register(uploadRoutes)
+  await app.register(sessionRoutes)
+  await app.register(conversationRoutes)
+  await app.register(simpleChatRoutes)
   await app.register(openaiRoutes)
   await app.register(chatActionRoutes)
   await app.register(workflowRoutes)

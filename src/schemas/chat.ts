@@ -24,6 +24,7 @@ export const ChatBodySchema = Type.Object({
   user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id; required unless DEFAULT_USER_ID is set' })),
   messages: Type.Array(ChatMessageSchema, { minItems: 1, maxItems: 100 }),
   conversation_id: Type.Optional(Type.String({ minLength: 1, description: 'Continue a Coze conversation: only the new user turn is sent, Coze holds the history' })),
+  session_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'A server-side session (letters, digits, _ . : @ -; up to 128): created on first use with its own Coze conversation, which later turns continue. Chats on one session run one at a time, in order. See /api/v1/sessions' })),
   stream: Type.Optional(Type.Boolean({ default: false })),
   custom_variables: Type.Optional(StringMap('Bot prompt variables')),
   meta_data: Type.Optional(StringMap('Up to 16 key/value pairs stored with the chat', 16)),
@@ -46,11 +47,12 @@ export const ChatDataSchema = Type.Object({
   timestamp: Timestamp,
   reasoning_content: Type.Optional(Type.String()),
   follow_ups: Type.Optional(Type.Array(Type.String())),
-  tool_calls: Type.Optional(Type.Array(ToolCallSchema))
+  tool_calls: Type.Optional(Type.Array(ToolCallSchema)),
+  session_id: Type.Optional(Type.String({ description: 'The session of the chat, when the request named one' }))
 }, { additionalProperties: true })
 
 export const ChatResponses = {
-  200: Envelope(ChatDataSchema, { conversation_id: Type.String() },
+  200: Envelope(ChatDataSchema, { conversation_id: Type.String(), session_id: Type.Optional(Type.String()) },
     'Non-stream: the aggregated answer. With "stream": true the 200 answer is text/event-stream instead (see the SSE frames in the API description).'),
   ...UpstreamErrors
 }
@@ -65,7 +67,7 @@ export const SSE_FRAMES_DOC = `### Server-Sent Events (\`"stream": true\`)
 | \`reasoning_delta\` | \`content\`, \`timestamp\`: reasoning text of deep-thinking bots |
 | \`follow_up\` | \`content\`, \`timestamp\`: a suggested next question |
 | \`tool_calls\` | \`conversation_id\`, \`chat_id\`, \`tool_calls[{id,type,name,arguments}]\`: the bot waits for POST /api/v1/chat/tool-outputs |
-| \`chat_completed\` | \`conversation_id\`, \`chat_id\`, \`usage\`, \`timestamp\` |
+| \`chat_completed\` | \`conversation_id\`, \`chat_id\`, \`usage\`, \`timestamp\`, \`session_id\` (when the request named one) |
 | \`error\` | \`message\`, \`code\`, \`status\`, \`coze_code?\`, \`logid?\`: the stream failed; no chat_completed follows |
 | \`end\` | always last |
 

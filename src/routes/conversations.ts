@@ -1,0 +1,148 @@
+// /api/v1/conversations: create and list Coze conversations, and read their history.
+// Conversations made through the gateway belong to a user_id; another user gets 404.
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { RoleType, type ChatV3Message, type Conversation } from '@coze/api'
+import { ok } from '../envelope.js'
+import { badRequest } from '../errors.js'
+import { toGatewayError } from '../coze/errors.js'
+import { clientAbortSignal } from '../client-abort.js'
+import { Envelope, UpstreamErrors } from '../schemas/common.js'
+import { ConversationSchema, CreateConversationBody, MessageSchema, USER_ID } from '../schemas/sessions.js'
+import { allowEmptyJsonBody } from './optional-body.js'
+
+const ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' })
+
+const MessagesPaging = Type.Object({
+  first_id: Type.String(),
+  last_id: Type.String(),
+  has_more: Type.Boolean(),
+  order: Type.String(),
+  limit: Type.Integer()
+})
+
+function conversationView (c: Conversation, owner: string | null, botId?: string) {
+  return {
+    id: c.id,
+    conversation_id: c.id,
+    ...(botId ? { bot_id: botId } : {}),
+    user_id: owner,
+    created_at: c.created_at,
+    meta_data: c.meta_data ?? {},
+    ...(c.last_section_id ? { last_section_id: c.last_section_id } : {})
+  }
+}
+
+function messageView (m: ChatV3Message) {
+  return {
+    id: m.id,
+    conversation_id: m.conversation_id,
+    chat_id: m.chat_id ?? '',
+    bot_id: m.bot_id ?? '',
+    role: m.role,
+    type: m.type ?? '',
+    content: m.content,
+    content_type: m.content_type,
+    created_at: m.created_at ?? null,
+    section_id: m.section_id ?? null
+  }
+}
+
+const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  allowEmptyJsonBody(app)
+  const fail = (err: unknown) => { throw toGatewayError(err) }
+
+  app.post('/api/v1/conversations', {
+    schema: {
+      tags: ['conversations'],
+      summary: 'Create a Coze conversation',
+      description: 'Recorded as user_id\'s (or DEFAULT_USER_ID\'s): other users get 404 on it. Continue it with POST /api/v1/chat {conversation_id}.',
+      body: CreateConversationBody,
+      response: { 200: Envelope(ConversationSchema, { conversation_id: Type.String() }), ...UpstreamErrors }
+    }
+  }, async (request, reply) => {
+    const body = request.body
+    const botId = body.bot_id || app.config.COZE_BOT_ID
+    if (!botId) throw badRequest('bot_id is required either in request or environment variable COZE_BOT_ID')
+    const userId = body.user_id || app.config.DEFAULT_USER_ID || undefined
+    const messages = body.messages?.map((m) => ({
+      role: m.role === 'assistant' ? RoleType.Assistant : RoleType.User,
+      type: m.role === 'assistant' ? 'answer' as const : 'question' as const,
+      content: m.content,
+      content_type: 'text' as const
+    }))
+    const conv = await app.coze.api.conversations.create(
+      { bot_id: botId, ...(messages ? { messages } : {}), ...(body.meta_data ? { meta_data: body.meta_data } : {}) },
+      app.coze.options({ signal: clientAbortSignal(reply) })
+    ).catch(fail)
+    if (userId) await app.sessions.claimConversation(conv.id, userId)
+    return ok('Conversation created', conversationView(conv, userId ?? null, botId), { conversation_id: conv.id })
+  })
+
+  app.get('/api/v1/conversations', {
+    schema: {
+      tags: ['conversations'],
+      summary: 'A bot\'s conversations, newest first, paged',
+      description: 'With user_id, conversations the gateway recorded for another user are left out.',
+      querystring: Type.Object({
+        bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
+        user_id: Type.Optional(USER_ID),
+        page_num: Type.Integer({ minimum: 1, default: 1 }),
+        page_size: Type.Integer({ minimum: 1, maximum: 50, default: 20 })
+      }),
+      response: {
+        200: Envelope(Type.Array(ConversationSchema), { pagination: Type.Object({ page_num: Type.Integer(), page_size: Type.Integer(), has_more: Type.Boolean() }) }),
+        ...UpstreamErrors
+      }
+    }
+  }, async (request) => {
+    const q = request.query
+    const botId = q.bot_id || app.config.COZE_BOT_ID
+    if (!botId) throw badRequest('bot_id is required: GET /api/v1/conversations?bot_id=<bot id> (or set COZE_BOT_ID)')
+    const res = await app.coze.api.conversations.list({ bot_id: botId, page_num: q.page_num, page_size: q.page_size }, app.coze.options()).catch(fail)
+    const items = []
+    for (const c of res.conversations ?? []) {
+      const owner = await app.sessions.conversationOwner(c.id)
+      if (q.user_id && owner !== undefined && owner !== q.user_id) continue
+      items.push(conversationView(c, owner ?? null, botId))
+    }
+    return ok('Conversations retrieved successfully', items, { pagination: { page_num: q.page_num, page_size: q.page_size, has_more: Boolean(res.has_more) } })
+  })
+
+  app.get('/api/v1/conversations/:conversation_id/messages', {
+    schema: {
+      tags: ['conversations'],
+      summary: 'The messages of a conversation, paged (to show the history after a page reload)',
+      description: 'order=desc (default, Coze\'s) gives the newest first: fetch older pages with before_id=<last_id>. ' +
+        'order=asc gives the oldest first: fetch newer pages with after_id=<last_id>. Every turn stays listed after a clear.',
+      params: Type.Object({ conversation_id: ID }),
+      querystring: Type.Object({
+        user_id: Type.Optional(USER_ID),
+        order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
+        limit: Type.Integer({ minimum: 1, maximum: 50, default: 20 }),
+        before_id: Type.Optional(ID),
+        after_id: Type.Optional(ID),
+        chat_id: Type.Optional(ID)
+      }),
+      response: { 200: Envelope(Type.Array(MessageSchema), { pagination: MessagesPaging }), ...UpstreamErrors }
+    }
+  }, async (request) => {
+    const { conversation_id: id } = request.params
+    const q = request.query
+    if (q.before_id && q.after_id) throw badRequest('Send before_id or after_id, not both.')
+    await app.sessions.checkConversation(id, q.user_id)
+    const res = await app.coze.api.conversations.messages.list(id, {
+      order: q.order,
+      limit: q.limit,
+      ...(q.before_id ? { before_id: q.before_id } : {}),
+      ...(q.after_id ? { after_id: q.after_id } : {}),
+      ...(q.chat_id ? { chat_id: q.chat_id } : {})
+    }, app.coze.options()).catch(fail)
+    const messages = (res.data ?? []).map(messageView)
+    return ok('Messages retrieved successfully', messages, {
+      pagination: { first_id: res.first_id ?? '', last_id: res.last_id ?? '', has_more: Boolean(res.has_more), order: q.order, limit: q.limit }
+    })
+  })
+}
+
+export default conversationRoutes

@@ -1,0 +1,75 @@
+// Schemas of the session and conversation APIs.
+import { Type } from 'typebox'
+import { Timestamp } from './common.js'
+
+export const SESSION_ID = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'Letters, digits, _ . : @ -; up to 128 characters' })
+export const USER_ID = Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id' })
+
+export const OwnerQuery = Type.Object({
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The user asking. When given, it must be the owner, else 404 (exactly as for an unknown id). Until API keys exist this guards against mix-ups, not attackers.' }))
+})
+
+export const SessionParams = Type.Object({ session_id: SESSION_ID })
+
+export const SessionSchema = Type.Object({
+  session_id: Type.String(),
+  user_id: Type.String(),
+  bot_id: Type.String(),
+  conversation_id: Type.Union([Type.String(), Type.Null()], { description: 'The Coze conversation; null until the first chat' }),
+  created_at: Timestamp,
+  last_activity: Timestamp,
+  message_count: Type.Integer({ description: 'Chat turns completed since the session began or was last cleared' }),
+  status: Type.String({ description: 'active' }),
+  cleared_at: Type.Union([Timestamp, Type.Null()], { description: 'When the session was last cleared' }),
+  expires_at: Timestamp
+}, { description: 'A server-side chat session bound to one Coze conversation' })
+
+export const CreateSessionBody = Type.Object({
+  user_id: Type.Optional(USER_ID),
+  bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' }))
+})
+
+export const Pagination = Type.Object({
+  page_num: Type.Integer(),
+  page_size: Type.Integer(),
+  total_count: Type.Integer(),
+  has_more: Type.Boolean()
+})
+
+export const PageQuery = {
+  page_num: Type.Integer({ minimum: 1, default: 1 }),
+  page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 })
+}
+
+export const ConversationSchema = Type.Object({
+  id: Type.String(),
+  conversation_id: Type.String({ description: 'Same as id' }),
+  bot_id: Type.Optional(Type.String()),
+  user_id: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The owner recorded by the gateway, null when unknown' })),
+  created_at: Type.Integer({ description: 'Unix seconds (Coze)' }),
+  meta_data: Type.Record(Type.String(), Type.String()),
+  last_section_id: Type.Optional(Type.String())
+})
+
+export const CreateConversationBody = Type.Object({
+  bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
+  user_id: Type.Optional(USER_ID),
+  messages: Type.Optional(Type.Array(Type.Object({
+    role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
+    content: Type.String({ minLength: 1 })
+  }), { maxItems: 100, description: 'Context to start the conversation with' })),
+  meta_data: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: 16 }))
+})
+
+export const MessageSchema = Type.Object({
+  id: Type.String(),
+  conversation_id: Type.String(),
+  chat_id: Type.String(),
+  bot_id: Type.String(),
+  role: Type.String({ description: 'user or assistant' }),
+  type: Type.String({ description: 'question, answer, function_call, tool_output, tool_response, follow_up, verbose' }),
+  content: Type.String(),
+  content_type: Type.String({ description: 'text, object_string, card' }),
+  created_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds' }),
+  section_id: Type.Union([Type.String(), Type.Null()], { description: 'Changes at each clear' })
+})

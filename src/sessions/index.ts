@@ -1,0 +1,79 @@
+// Builds the session store and chat lock chosen by SESSION_STORE, and the periodic sweep
+// that removes expired records (sqlite, memory; Redis expires keys itself).
+import { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import type { CozeClient } from '../coze/client.js'
+import { LocalLock } from './local-lock.js'
+import { MemorySessionStore } from './memory-store.js'
+import { RedisLock } from './redis-lock.js'
+import { RedisSessionStore } from './redis-store.js'
+import { SqliteSessionStore } from './sqlite-store.js'
+import { SessionService } from './service.js'
+import type { ChatLock, SessionStore } from './types.js'
+
+export { SessionService } from './service.js'
+export type { SessionRecord, SessionStore, ChatLock, ChatGuard } from './types.js'
+
+export interface Sessions {
+  service: SessionService
+  close (): Promise<void>
+}
+
+export function createSessions (config: Config, coze: CozeClient, log: FastifyBaseLogger): Sessions {
+  let store: SessionStore
+  let lock: ChatLock
+  switch (config.SESSION_STORE) {
+    case 'redis': {
+      if (!config.REDIS_URL) throw new Error('SESSION_STORE=redis needs REDIS_URL (e.g. redis://localhost:6379/0)')
+      const redis = new Redis(config.REDIS_URL, {
+        // Fail calls quickly when Redis is down (→ 503) instead of queueing them for ever.
+        maxRetriesPerRequest: 2,
+        connectTimeout: 5000,
+        enableAutoPipelining: true
+      })
+      let lastLogged = 0
+      redis.on('error', (err: Error) => {
+        if (Date.now() - lastLogged < 10_000) return
+        lastLogged = Date.now()
+        log.error({ err: err.message }, 'redis connection error')
+      })
+      store = new RedisSessionStore(redis, config.REDIS_KEY_PREFIX)
+      lock = new RedisLock(redis, { prefix: config.REDIS_KEY_PREFIX, onError: (err, what) => log.warn({ err }, `redis ${what} failed`) })
+      break
+    }
+    case 'memory':
+      store = new MemorySessionStore()
+      lock = new LocalLock()
+      break
+    default:
+      store = new SqliteSessionStore(config.SESSION_DB_PATH)
+      lock = new LocalLock()
+  }
+
+  const service = new SessionService(store, lock, coze, {
+    sessionTtlMs: config.SESSION_TTL * 1000,
+    ownerTtlMs: config.CONVERSATION_OWNER_TTL * 1000,
+    queueTimeoutMs: config.CHAT_QUEUE_TIMEOUT_MS,
+    log
+  })
+
+  // A quarter of the TTL, between 1 s and 60 s: an expired record lives on disk at most that long.
+  const sweepMs = Math.min(60_000, Math.max(1000, Math.floor(config.SESSION_TTL * 1000 / 4)))
+  const sweeper = store.kind === 'redis'
+    ? undefined
+    : setInterval(() => {
+      store.sweep().then((n) => { if (n > 0) log.debug({ removed: n }, 'expired sessions removed') },
+        (err: unknown) => log.warn({ err }, 'session sweep failed'))
+    }, sweepMs)
+  sweeper?.unref()
+
+  return {
+    service,
+    async close () {
+      clearInterval(sweeper)
+      await lock.close()
+      await store.close()
+    }
+  }
+}

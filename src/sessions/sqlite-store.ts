@@ -1,0 +1,122 @@
+// Sessions in an SQLite file (the default): they survive a restart of the gateway.
+// better-sqlite3 is synchronous; each statement is a few microseconds on an indexed table.
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Page, SessionPatch, SessionRecord, SessionStore } from './types.js'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  session_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  bot_id TEXT NOT NULL,
+  conversation_id TEXT,
+  created_at INTEGER NOT NULL,
+  last_activity INTEGER NOT NULL,
+  message_count INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'active',
+  cleared_at INTEGER,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, last_activity DESC);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS conversation_owners (
+  conversation_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS owners_by_expiry ON conversation_owners (expires_at);
+`
+
+const PATCHABLE = new Set(['conversation_id', 'last_activity', 'message_count', 'cleared_at', 'expires_at', 'status'])
+
+export class SqliteSessionStore implements SessionStore {
+  readonly kind = 'sqlite'
+  private readonly db: Database.Database
+  private readonly stmts
+  private readonly updates = new Map<string, Database.Statement<Record<string, unknown>, SessionRecord>>()
+
+  constructor (readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    this.db = new Database(path)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = NORMAL')
+    // Several gateway processes (or test workers) may share one file.
+    this.db.pragma('busy_timeout = 5000')
+    this.db.exec(SCHEMA)
+    const db = this.db
+    this.stmts = {
+      get: db.prepare<[string, number], SessionRecord>('SELECT * FROM sessions WHERE session_id = ? AND expires_at > ?'),
+      insert: db.prepare(`INSERT INTO sessions (session_id, user_id, bot_id, conversation_id, created_at, last_activity, message_count, status, cleared_at, expires_at)
+        VALUES (@session_id, @user_id, @bot_id, @conversation_id, @created_at, @last_activity, @message_count, @status, @cleared_at, @expires_at)
+        ON CONFLICT (session_id) DO UPDATE SET user_id = excluded.user_id, bot_id = excluded.bot_id, conversation_id = excluded.conversation_id,
+          created_at = excluded.created_at, last_activity = excluded.last_activity, message_count = excluded.message_count,
+          status = excluded.status, cleared_at = excluded.cleared_at, expires_at = excluded.expires_at
+        WHERE sessions.expires_at <= @now`),
+      countTurn: db.prepare<[number, number, string, number], SessionRecord>(
+        'UPDATE sessions SET message_count = message_count + 1, last_activity = ?, expires_at = ? WHERE session_id = ? AND expires_at > ? RETURNING *'),
+      delete: db.prepare('DELETE FROM sessions WHERE session_id = ? AND expires_at > ?'),
+      list: db.prepare<[string, number, number, number], SessionRecord>(
+        'SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_activity DESC LIMIT ? OFFSET ?'),
+      count: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ? AND expires_at > ?'),
+      owner: db.prepare<[string, number], { user_id: string }>('SELECT user_id FROM conversation_owners WHERE conversation_id = ? AND expires_at > ?'),
+      claim: db.prepare(`INSERT INTO conversation_owners (conversation_id, user_id, expires_at) VALUES (@cid, @uid, @exp)
+        ON CONFLICT (conversation_id) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at
+        WHERE conversation_owners.user_id = excluded.user_id OR conversation_owners.expires_at <= @now`),
+      sweepSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+      sweepOwners: db.prepare('DELETE FROM conversation_owners WHERE expires_at <= ?')
+    }
+  }
+
+  async get (sessionId: string): Promise<SessionRecord | undefined> {
+    return this.stmts.get.get(sessionId, Date.now())
+  }
+
+  async create (record: SessionRecord): Promise<boolean> {
+    // Inserts, or takes over the id of an expired record that the sweep has not removed yet.
+    return this.stmts.insert.run({ ...record, now: Date.now() }).changes === 1
+  }
+
+  async update (sessionId: string, patch: SessionPatch): Promise<SessionRecord | undefined> {
+    const keys = Object.keys(patch).filter((k) => PATCHABLE.has(k))
+    if (keys.length === 0) return this.get(sessionId)
+    const sets = keys.sort().map((k) => `${k} = @${k}`).join(', ')
+    let stmt = this.updates.get(sets)
+    if (!stmt) {
+      // Column names come from the PATCHABLE allow-list only.
+      stmt = this.db.prepare<Record<string, unknown>, SessionRecord>(`UPDATE sessions SET ${sets} WHERE session_id = @__id AND expires_at > @__now RETURNING *`)
+      this.updates.set(sets, stmt)
+    }
+    return stmt.get({ ...patch, __id: sessionId, __now: Date.now() })
+  }
+
+  async countTurn (sessionId: string, now: number, expiresAt: number): Promise<SessionRecord | undefined> {
+    return this.stmts.countTurn.get(now, expiresAt, sessionId, Date.now())
+  }
+
+  async delete (sessionId: string): Promise<boolean> {
+    return this.stmts.delete.run(sessionId, Date.now()).changes > 0
+  }
+
+  async listByUser (userId: string, offset: number, limit: number): Promise<Page<SessionRecord>> {
+    const now = Date.now()
+    return { items: this.stmts.list.all(userId, now, limit, offset), total: this.stmts.count.get(userId, now)?.n ?? 0 }
+  }
+
+  async getConversationOwner (conversationId: string): Promise<string | undefined> {
+    return this.stmts.owner.get(conversationId, Date.now())?.user_id
+  }
+
+  async claimConversation (conversationId: string, userId: string, expiresAt: number): Promise<string> {
+    this.stmts.claim.run({ cid: conversationId, uid: userId, exp: expiresAt, now: Date.now() })
+    return (await this.getConversationOwner(conversationId)) ?? userId
+  }
+
+  async sweep (now = Date.now()): Promise<number> {
+    return this.stmts.sweepSessions.run(now).changes + this.stmts.sweepOwners.run(now).changes
+  }
+
+  async close (): Promise<void> {
+    if (this.db.open) this.db.close()
+  }
+}

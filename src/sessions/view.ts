@@ -1,0 +1,19 @@
+// A session record as the API shows it: ISO 8601 times.
+import type { SessionRecord } from './types.js'
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export function sessionView (r: SessionRecord) {
+  return {
+    session_id: r.session_id,
+    user_id: r.user_id,
+    bot_id: r.bot_id,
+    conversation_id: r.conversation_id,
+    created_at: iso(r.created_at),
+    last_activity: iso(r.last_activity),
+    message_count: r.message_count,
+    status: r.status,
+    cleared_at: r.cleared_at === null ? null : iso(r.cleared_at),
+    expires_at: iso(r.expires_at)
+  }
+}
