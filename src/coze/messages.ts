@@ -40,18 +40,20 @@ export function toCozeMessages (messages: GatewayMessage[], hasConversation: boo
     throw badRequest('the last message must be a user message (Coze answers the final user message)')
   }
 
-  let selected: GatewayMessage[]
+  // Each selected message keeps its index in the request, so errors name the right one.
+  const indexed = messages.map((m, i) => ({ m, i }))
+  let selected: Array<{ m: GatewayMessage, i: number }>
   let systemText = ''
   if (hasConversation) {
     const lastAssistant = findLastIndex(messages, (m) => m.role === 'assistant')
-    selected = messages.slice(lastAssistant + 1).filter((m) => m.role !== 'system')
+    selected = indexed.slice(lastAssistant + 1).filter(({ m }) => m.role !== 'system')
   } else {
     systemText = messages.filter((m) => m.role === 'system').map((m) => textOf(m)).filter(Boolean).join('\n\n')
-    selected = messages.filter((m) => m.role !== 'system')
+    selected = indexed.filter(({ m }) => m.role !== 'system')
   }
 
-  const out: EnterMessage[] = selected.map((m, i) => toEnterMessage(m, i))
-  checkNeighbours(selected, out)
+  const out: EnterMessage[] = selected.map(({ m, i }) => toEnterMessage(m, i))
+  checkNeighbours(selected.map(({ i }) => i), out)
   if (systemText) {
     const first = out.find((m) => m.role === RoleType.User && m.content_type === 'text')
     const prefix = `${SYSTEM_PREFIX}\n${systemText}`
@@ -68,10 +70,11 @@ function toEnterMessage (m: GatewayMessage, index: number): EnterMessage {
     if (m.content_type && m.content_type !== 'text' && m.content_type !== 'object_string') {
       throw badRequest(`messages[${index}].content_type must be "text" or "object_string"`)
     }
-    return { role, type, content: m.content, content_type: m.content_type === 'object_string' ? 'object_string' : 'text' }
+    if (m.content_type !== 'object_string') return { role, type, content: m.content, content_type: 'text' }
   }
-  const parts = m.content
   const at = `messages[${index}].content`
+  // A pre-serialised object_string is held to the same rules as a parts array.
+  const parts = typeof m.content === 'string' ? parseObjectString(m.content, at) : m.content
   if (parts.length === 0) throw badRequest(`${at} must not be an empty array`)
   if (m.role !== 'user') throw badRequest(`${at}: only user messages may carry file, image or audio parts`)
   parts.forEach((p, j) => {
@@ -94,14 +97,31 @@ function toEnterMessage (m: GatewayMessage, index: number): EnterMessage {
   return { role, type, content: JSON.stringify(items), content_type: 'object_string' }
 }
 
+const PART_TYPES = new Set<string>(['text', 'image', 'file', 'audio'])
+
+function parseObjectString (content: string, at: string): ContentPart[] {
+  let items: unknown
+  try { items = JSON.parse(content) } catch { items = undefined }
+  if (!Array.isArray(items)) {
+    throw badRequest(`${at}: with content_type "object_string" the content must be a JSON array of parts {type, text?, file_id?, file_url?} (or send the array itself as content)`)
+  }
+  return items.map((it: unknown, j) => {
+    const p = (it && typeof it === 'object' ? it : {}) as Record<string, unknown>
+    if (typeof p.type !== 'string' || !PART_TYPES.has(p.type)) throw badRequest(`${at}[${j}].type must be one of text, image, file, audio`)
+    const str = (k: string) => (typeof p[k] === 'string' ? p[k] as string : undefined)
+    return { type: p.type as PartType, text: str('text'), file_id: str('file_id'), file_url: str('file_url') }
+  })
+}
+
 /** Coze rule: a message of only files/images needs a text message next to it. */
-function checkNeighbours (src: GatewayMessage[], out: EnterMessage[]): void {
-  out.forEach((m, i) => {
-    const parts = src[i]!.content
-    if (m.content_type !== 'object_string' || !Array.isArray(parts) || parts.some((p) => p.type === 'text')) return
-    const hasTextNeighbour = [out[i - 1], out[i + 1]].some((n) => n?.role === RoleType.User && n.content_type === 'text')
+function checkNeighbours (requestIndex: number[], out: EnterMessage[]): void {
+  out.forEach((m, k) => {
+    if (m.content_type !== 'object_string') return
+    const items = JSON.parse(m.content as string) as Array<{ type: string }>
+    if (items.some((p) => p.type === 'text')) return
+    const hasTextNeighbour = [out[k - 1], out[k + 1]].some((n) => n?.role === RoleType.User && n.content_type === 'text')
     if (!hasTextNeighbour) {
-      throw badRequest(`messages[${i}]: a message with only file/image/audio parts needs a text part, or a user text message right before or after it (Coze rule)`)
+      throw badRequest(`messages[${requestIndex[k]}]: a message with only file/image/audio parts needs a text part, or a user text message right before or after it (Coze rule)`)
     }
   })
 }

@@ -10,9 +10,11 @@ export const ContentPartSchema = Type.Object({
 
 export const ChatMessageSchema = Type.Object({
   role: Type.Union([Type.Literal('user'), Type.Literal('assistant'), Type.Literal('system')], { description: 'system messages are mapped: see the README "System messages"' }),
+  // The array comes first: with ajv's coerceTypes 'array', a string-first union turns a
+  // one-part array into its element and then rejects it.
   content: Type.Union([
-    Type.String({ minLength: 1 }),
-    Type.Array(ContentPartSchema, { minItems: 1, maxItems: 50, description: 'Multimodal parts, sent to Coze as object_string' })
+    Type.Array(ContentPartSchema, { minItems: 1, maxItems: 50, description: 'Multimodal parts, sent to Coze as object_string' }),
+    Type.String({ minLength: 1 })
   ]),
   content_type: Type.Optional(Type.String({ description: 'text (default) or object_string' }))
 })
