@@ -41,6 +41,10 @@ const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
         file_upload: true,
         user_management: true,
         workspace_management: true,
+        workflows: true,
+        bots: true,
+        tool_calls: true,
+        multimodal: true,
         rate_limit: c.ENABLE_RATE_LIMIT,
         demo_mode: c.upstreamMode === 'emulator'
       },

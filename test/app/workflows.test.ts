@@ -176,6 +176,21 @@ describe('workflows', () => {
     })
   })
 
+  it('the OpenAPI document has every new route, tagged, with the workflow SSE frames', async () => {
+    const doc = (await s.app.inject({ url: '/docs/json' })).json()
+    const tagOf = (path: string, method: string) => doc.paths[path]?.[method]?.tags
+    expect(tagOf('/api/v1/workflows/{workflow_id}/run', 'post')).toEqual(['workflows'])
+    expect(tagOf('/api/v1/workflows/{workflow_id}/runs/{execute_id}', 'get')).toEqual(['workflows'])
+    expect(tagOf('/api/v1/workflows/{workflow_id}/resume', 'post')).toEqual(['workflows'])
+    expect(tagOf('/api/v1/workflows/{workflow_id}/execute', 'post')).toEqual(['workflows'])
+    expect(tagOf('/api/v1/chat/tool-outputs', 'post')).toEqual(['chat'])
+    expect(tagOf('/api/v1/chat/cancel', 'post')).toEqual(['chat'])
+    expect(tagOf('/api/v1/bots', 'get')).toEqual(['bots'])
+    expect(tagOf('/api/v1/bots/{bot_id}', 'get')).toEqual(['bots'])
+    expect(doc.paths['/api/v1/workflows/{workflow_id}/run'].post.description).toContain('workflow_message')
+    expect(doc.tags.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['workflows', 'bots']))
+  })
+
   describe('POST /api/v1/workflows/{id}/execute (platform docs shape)', () => {
     it('inputs are the parameters; answers {execution_id, status, result, start_time, end_time}', async () => {
       const res = await post(s, '/api/v1/workflows/wf-echo/execute', { inputs: { user_input: '如何使用Coze平台?' }, session_id: 'optional_session_id' })
