@@ -100,6 +100,8 @@ export class FileLoader {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       if (!this.limits.allowPrivate && isPrivateLiteral(url.hostname)) throw blocked(param, url)
       const res = await request(url, { method: 'GET', signal, dispatcher: this.agent, headers: { accept: 'image/*,*/*;q=0.5', 'user-agent': 'coze-gateway' } })
+      // A body dropped early (redirect, error, too large) emits an abort error: never let it go uncaught.
+      res.body.on('error', () => {})
       const location = res.headers.location
       if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
         res.body.destroy()
