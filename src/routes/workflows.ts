@@ -40,11 +40,23 @@ export const workflowWire: SseWire<WorkflowEvent> = {
   end: (sse) => apiWire.end(sse)
 }
 
+/** Parameters as an object, or the same object as a JSON string (the Coze docs' form). */
+export function parametersOf (v: Record<string, unknown> | string | undefined, field: string): Record<string, unknown> {
+  if (v === undefined || v === '') return {}
+  if (typeof v !== 'string') return v
+  let parsed: unknown
+  try { parsed = JSON.parse(v) } catch { parsed = undefined }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw badRequest(`${field} must be an object of the workflow's input parameters, e.g. {"input": "Hello"} (or that object as a JSON string)`)
+  }
+  return parsed as Record<string, unknown>
+}
+
 function runParams (workflowId: string, body: RunBody): WorkflowRunParams {
   if (body.bot_id && body.app_id) {
     throw badRequest('bot_id and app_id cannot be used together: a workflow runs in the context of a bot or of an app, so send only one of them')
   }
-  return { workflow_id: workflowId, parameters: body.parameters ?? {}, bot_id: body.bot_id, app_id: body.app_id, ext: body.ext }
+  return { workflow_id: workflowId, parameters: parametersOf(body.parameters, 'parameters'), bot_id: body.bot_id, app_id: body.app_id, ext: body.ext }
 }
 
 const resumeHint = (workflowId: string) => `answer it with POST /api/v1/workflows/${workflowId}/resume`
@@ -146,7 +158,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { workflow_id: workflowId } = request.params
     const { inputs, session_id: sessionId } = request.body
     const startTime = now()
-    const r = await runWorkflow(app.coze, { workflow_id: workflowId, parameters: inputs ?? {} },
+    const r = await runWorkflow(app.coze, { workflow_id: workflowId, parameters: parametersOf(inputs, 'inputs') },
       { signal: clientAbortSignal(reply), onLogid: logidHeader(reply), timeoutMs: syncTimeout() })
     return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow executed successfully', {
       execution_id: r.execute_id ?? null,

@@ -8,9 +8,10 @@ export const RunPathParams = Type.Object({
   execute_id: CozeId('The execute_id returned by an is_async run')
 })
 
-const Parameters = Type.Record(Type.String(), Type.Unknown(), {
-  description: 'The workflow\'s input parameters, by name. A file input takes "{\\"file_id\\":\\"<id from /api/v1/upload>\\"}".'
-})
+const Parameters = Type.Union([
+  Type.Record(Type.String(), Type.Unknown()),
+  Type.String({ description: 'The same object as a JSON string (as the Coze docs show it)' })
+], { description: 'The workflow\'s input parameters, by name. A file input takes "{\\"file_id\\":\\"<id from /api/v1/upload>\\"}".' })
 
 export const RunBodySchema = Type.Object({
   parameters: Type.Optional(Parameters),

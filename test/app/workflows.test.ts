@@ -26,6 +26,12 @@ describe('workflows', () => {
       expect(up.body).toMatchObject({ workflow_id: 'wf-echo', parameters: { input: 'Hello', n: 2 } })
     })
 
+    it('parameters may also come as a JSON string, as the Coze docs show them', async () => {
+      const res = await run(s, 'wf-echo', { parameters: '{"input":"as string"}' })
+      expect(res.statusCode).toBe(200)
+      expect(res.json().data.output).toEqual({ output: { input: 'as string' } })
+    })
+
     it('sync: a non-JSON output is left as the string Coze sent', async () => {
       const res = await run(s, 'wf-text', { parameters: { a: 1 } })
       expect(res.statusCode).toBe(200)
@@ -217,6 +223,40 @@ describe('workflows', () => {
       const res = await post(s, '/api/v1/workflows/fault-4200/execute', { inputs: {} })
       expect(res.statusCode).toBe(404)
       expect(res.json().message).toMatch(/workflow id/)
+    })
+  })
+
+  describe('over a real socket', () => {
+    let slow: Stack
+    let url: string
+    beforeAll(async () => {
+      slow = await startStack({ COZE_IDLE_TIMEOUT_MS: '300' }, { deltaDelayMs: 100 })
+      url = await slow.app.listen({ host: '127.0.0.1', port: 0 })
+    })
+    afterAll(async () => { await slow.close() })
+    const stream = (signal?: AbortSignal) => fetch(`${url}/api/v1/workflows/wf-echo/run`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parameters: { text: 'a b c d e f g h' }, stream: true }), signal
+    })
+
+    it('each workflow message is sent as it arrives, and a client that leaves aborts the Coze stream', async () => {
+      const ac = new AbortController()
+      const res = await stream(ac.signal)
+      const reader = res.body!.getReader()
+      const first = new TextDecoder().decode((await reader.read()).value)
+      expect(first).toContain('"type":"workflow_message"')
+      ac.abort()
+      const until = Date.now() + 3000
+      const upstream = () => slow.emu.requests.findLast((r) => r.path === '/v1/workflow/stream_run')!
+      while (!upstream().aborted && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+      expect(upstream().aborted).toBe(true)
+    })
+
+    it('a Coze stream that goes silent longer than COZE_IDLE_TIMEOUT_MS ends with a timeout error frame', async () => {
+      slow.emu.faults.inject({ kind: 'latency', deltaMs: 1000 }, { path: '/v1/workflow/stream_run', times: 1 })
+      const res = await stream()
+      const fs = frames(await res.text())
+      expect(fs.map((f) => f.type).slice(-2)).toEqual(['error', 'end'])
+      expect(fs.at(-2)).toMatchObject({ code: 'UPSTREAM_TIMEOUT', status: 504 })
     })
   })
 })
