@@ -66,7 +66,7 @@ export type WorkflowEvent =
   | { type: 'workflow_message', node_title: string, content: string, node_is_finish: boolean, node_seq_id?: string | undefined, usage?: Usage | undefined }
   | ({ type: 'interrupt' } & WorkflowInterrupt)
   | { type: 'ping' }
-  | { type: 'done', debug_url: string | null }
+  | { type: 'done', debug_url: string | null, execute_id?: string | undefined }
 
 export interface CallOpts {
   signal?: AbortSignal | undefined
@@ -79,6 +79,11 @@ export interface CallOpts {
 export function parseOutput (s: unknown): unknown {
   if (typeof s !== 'string' || s === '') return s ?? null
   try { return JSON.parse(s) } catch { return s }
+}
+
+/** A sync answer or a Done event may carry the execute_id only inside debug_url (…?execute_id=…&…). */
+function executeIdOf (debugUrl: string | null | undefined): string | undefined {
+  return debugUrl ? /[?&]execute_id=([^&#]+)/.exec(debugUrl)?.[1] : undefined
 }
 
 function callOptions (coze: CozeClient, o: CallOpts) {
@@ -121,8 +126,7 @@ export async function runWorkflow (coze: CozeClient, p: WorkflowRunParams, o: Ca
     .catch((e: unknown) => { throw toGatewayError(e, 'workflow') })
   const body = res as unknown as { data?: unknown, execute_id?: string, debug_url?: string, usage?: unknown, interrupt_data?: unknown }
   const interrupt = interruptOf(body.interrupt_data)
-  // A sync answer may carry the execute_id only inside debug_url (…?execute_id=…&…).
-  const executeId = body.execute_id || (body.debug_url ? /[?&]execute_id=([^&#]+)/.exec(body.debug_url)?.[1] : undefined)
+  const executeId = body.execute_id || executeIdOf(body.debug_url)
   return {
     output: parseOutput(body.data ?? ''),
     ...(executeId ? { execute_id: executeId } : {}),
@@ -247,7 +251,8 @@ async function * relay (coze: CozeClient, path: string, body: object, opts: Stre
           ended = 'done'
           // Keep reading to the end of the body so the keep-alive socket is reused.
           arm('idle', Math.min(opts.idleTimeoutMs, 2000))
-          yield { type: 'done', debug_url: debugUrl }
+          const executeId = executeIdOf(debugUrl)
+          yield { type: 'done', debug_url: debugUrl, ...(executeId ? { execute_id: executeId } : {}) }
           break
         }
         case 'error':

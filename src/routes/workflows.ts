@@ -32,7 +32,7 @@ export const workflowWire: SseWire<WorkflowEvent> = {
         await sse.send({ ...ev, interrupt_data: { event_id: ev.event_id, type: ev.interrupt_type, data: ev.data }, timestamp: now() })
         break
       case 'done':
-        await sse.send({ type: 'done', debug_url: ev.debug_url, timestamp: now() })
+        await sse.send({ type: 'done', debug_url: ev.debug_url, ...(ev.execute_id ? { execute_id: ev.execute_id } : {}), timestamp: now() })
         break
     }
   },

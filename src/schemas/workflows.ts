@@ -96,7 +96,7 @@ export const WORKFLOW_SSE_DOC = `Server-Sent Events: each frame is \`data: <json
 | \`workflow_message\` | \`node_title\`, \`content\`, \`node_is_finish\`, \`node_seq_id\`, \`usage?\` (last message of the End node), \`timestamp\` |
 | \`interrupt\` | \`event_id\`, \`interrupt_type\`, \`data\`, \`node_title\`, \`interrupt_data: {event_id, type, data}\` (as Coze sent it), \`timestamp\`: the run waits; POST \`{event_id, resume_data, interrupt_type}\` to \`/api/v1/workflows/{workflow_id}/resume\`. The stream ends after it (no \`done\`). |
 | \`error\` | \`message\`, \`code\`, \`status\`, \`coze_code?\`, \`logid?\`: the run failed, or the Coze stream broke off (\`UPSTREAM_TRUNCATED\`) |
-| \`done\` | \`debug_url\`, \`timestamp\`: the run finished |
+| \`done\` | \`debug_url\`, \`execute_id\` (when Coze's debug_url names it), \`timestamp\`: the run finished |
 | \`end\` | always last |
 
 Errors before the first frame (unknown or unpublished workflow → 404, bad input → 400, …) are JSON envelopes.`

@@ -114,6 +114,10 @@ describe('workflows', () => {
       expect(msgs.at(-1)!.node_is_finish).toBe(true)
       expect(JSON.parse(msgs.map((m) => m.content).join(''))).toEqual({ output: { input: 'stream me' } })
       expect(fs.at(-2)!.debug_url).toMatch(/^https:\/\/www\.coze\.cn\/work_flow\?execute_id=\d+/)
+      expect(fs.at(-2)!.execute_id).toMatch(/^\d+$/)
+      // the finished run can be looked up by that id
+      const state = (await s.app.inject({ url: `/api/v1/workflows/wf-echo/runs/${String(fs.at(-2)!.execute_id)}` })).json()
+      expect(state.data).toMatchObject({ status: 'success', output: { output: { input: 'stream me' } } })
     })
 
     it('the interrupting workflow: interrupt frame (event_id, type, data) then end; resume streams the rest', async () => {
