@@ -106,14 +106,14 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async () => ({ object: 'list' as const, data: await catalog.list() }))
 
-  app.get('/models/*', {
+  app.get('/models/:model', {
     schema: {
       tags: ['openai'],
       summary: 'One model: an alias, the default bot, or a Coze bot id',
-      params: Type.Object({ '*': Type.String() }),
+      params: Type.Object({ model: Type.String({ minLength: 1, description: 'URL-encoded (a "/" in a name is %2F)' }) }),
       response: { 200: ModelSchema, ...OpenAIErrors }
     }
-  }, async (request) => catalog.retrieve(decodeURIComponent(request.params['*'])))
+  }, async (request) => catalog.retrieve(request.params.model))
 }
 
 /** Uploads image/file parts to Coze, one at a time, and fills in their file ids. */

@@ -160,3 +160,24 @@ describe('OpenAI errors: upstream token and timeouts', () => {
     }
   })
 })
+
+describe('OpenAI errors: the gateway\'s own limits', () => {
+  it('the gateway rate limit and an oversized body answer in OpenAI\'s format too', async () => {
+    const s = await startOpenAIStack({ ENABLE_RATE_LIMIT: 'true', RATE_LIMIT_REQUESTS: '2', BODY_LIMIT_KB: '1', OPENAI_IMAGE_MAX_MB: '1' })
+    try {
+      const huge = 'x'.repeat(2 * 1024 * 1024)
+      const tooLarge = await failing(s.client.chat.completions.create({ model: 'bot-echo', messages: ask(huge) }))
+      expect(tooLarge.status).toBe(413)
+      expect(tooLarge.error).toMatchObject({ type: 'invalid_request_error', code: 'payload_too_large' })
+
+      await s.client.chat.completions.create({ model: 'bot-echo', messages: ask() })
+      const limited = await failing(s.client.chat.completions.create({ model: 'bot-echo', messages: ask() }))
+      expect(limited).toBeInstanceOf(RateLimitError)
+      expect(limited.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' })
+      expect(limited.headers?.get('retry-after')).toMatch(/^\d+$/)
+    } finally {
+      await s.close()
+    }
+  })
+})
+

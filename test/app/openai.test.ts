@@ -250,20 +250,21 @@ describe('POST /v1/chat/completions', () => {
 
 describe('GET /v1/models', () => {
   let s: OpenAIStack
-  beforeAll(async () => { s = await startOpenAIStack({ COZE_MODEL_MAP: JSON.stringify({ 'gpt-4o': DEFAULT_BOT, thinker: 'bot-reasoning', ghost: 'bot-missing' }) }) })
+  beforeAll(async () => { s = await startOpenAIStack({ COZE_MODEL_MAP: JSON.stringify({ 'gpt-4o': DEFAULT_BOT, thinker: 'bot-reasoning', ghost: 'bot-missing', 'team/bot': 'bot-reasoning' }) }) })
   afterAll(async () => { await s.close() })
 
   it('lists the aliases of COZE_MODEL_MAP and the default bot in OpenAI\'s list format, with bot names from Coze, cached', async () => {
     const page = await s.client.models.list()
     const models = page.data as Array<(typeof page.data)[number] & { bot_id: string, name?: string }>
-    expect(models.map((m) => m.id)).toEqual(['gpt-4o', 'thinker', 'ghost', DEFAULT_BOT])
+    expect(models.map((m) => m.id)).toEqual(['gpt-4o', 'thinker', 'ghost', 'team/bot', DEFAULT_BOT])
     for (const m of models) {
       expect(m.object).toBe('model')
       expect(m.owned_by).toBe('coze')
       expect(Number.isInteger(m.created)).toBe(true)
     }
     expect(models.map((m) => [m.id, m.bot_id, m.name])).toEqual([
-      ['gpt-4o', DEFAULT_BOT, 'Echo'], ['thinker', 'bot-reasoning', 'Reasoner'], ['ghost', 'bot-missing', undefined], [DEFAULT_BOT, DEFAULT_BOT, 'Echo']
+      ['gpt-4o', DEFAULT_BOT, 'Echo'], ['thinker', 'bot-reasoning', 'Reasoner'], ['ghost', 'bot-missing', undefined],
+      ['team/bot', 'bot-reasoning', 'Reasoner'], [DEFAULT_BOT, DEFAULT_BOT, 'Echo']
     ])
 
     const lookups = () => s.emu.requests.filter((r) => r.path.startsWith('/v1/bots')).length
@@ -288,6 +289,8 @@ describe('GET /v1/models', () => {
     expect(alias).toMatchObject({ id: 'thinker', object: 'model', bot_id: 'bot-reasoning', name: 'Reasoner' })
     const raw = await s.client.models.retrieve('bot-tool')
     expect(raw).toMatchObject({ id: 'bot-tool', bot_id: 'bot-tool', name: 'Weather tool' })
+    const slashed = await s.client.models.retrieve('team/bot')
+    expect(slashed).toMatchObject({ id: 'team/bot', bot_id: 'bot-reasoning' })
     for (const id of ['nope', 'ghost']) {
       const err = await s.client.models.retrieve(id).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(NotFoundError)
