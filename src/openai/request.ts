@@ -53,23 +53,26 @@ export function mapRequest (messages: OpenAIMessage[], limits: ImageLimits): Map
   }
   const files: PendingFile[] = []
   const out: GatewayMessage[] = []
+  /** out index → request index (tool results and tool-only assistant turns are dropped) */
+  const origin: number[] = []
+  const push = (m: GatewayMessage, i: number) => { out.push(m); origin.push(i) }
   messages.forEach((m, i) => {
     const param = `messages[${i}].content`
     switch (m.role) {
       case 'system':
       case 'developer': {
         const text = textOf(m.content, param, ['text'])
-        if (text) out.push({ role: 'system', content: text })
+        if (text) push({ role: 'system', content: text }, i)
         break
       }
       case 'assistant': {
         // An assistant turn that only called tools has no text: nothing for Coze to read.
         const text = textOf(m.content, param, ['text', 'refusal'])
-        if (text) out.push({ role: 'assistant', content: text })
+        if (text) push({ role: 'assistant', content: text }, i)
         break
       }
       case 'user':
-        out.push(userMessage(m.content, param, files, limits))
+        push(userMessage(m.content, param, files, limits), i)
         break
       default:
         // tool / function results of an earlier round: the assistant answer after them holds the outcome.
@@ -80,8 +83,18 @@ export function mapRequest (messages: OpenAIMessage[], limits: ImageLimits): Map
     throw new InvalidParamError('messages', `At most ${MAX_FILES_PER_REQUEST} images or files per request.`)
   }
   // Coze's own rules (one user message, text next to a lone image, ...) checked before any upload.
-  toCozeMessages(out, false)
+  try {
+    toCozeMessages(out, false)
+  } catch (err) {
+    throw err instanceof GatewayError ? withRequestIndices(err, origin) : err
+  }
   return { kind: 'chat', messages: out, files }
+}
+
+/** A Coze-rule error names messages by their index in the request, not in the filtered list. */
+function withRequestIndices (err: GatewayError, origin: number[]): GatewayError {
+  const message = err.message.replace(/messages\[(\d+)\]/g, (all, k: string) => origin[Number(k)] === undefined ? all : `messages[${origin[Number(k)]}]`)
+  return message === err.message ? err : new GatewayError(err.statusCode, err.code, message, { details: err.details, cause: err })
 }
 
 /** The messages with the uploaded file ids filled in. */

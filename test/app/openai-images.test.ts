@@ -116,6 +116,20 @@ describe('image_url parts', () => {
     expect(err.status).toBe(400)
     expect(err.message).toMatch(/text/)
     expect(s.emu.requests.length).toBe(before)
+
+    // The error names the message by its index in the request, even after dropped tool turns.
+    const later = await failing(s.client.chat.completions.create({
+      model: 'bot-echo',
+      messages: [
+        { role: 'user', content: 'weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+        { role: 'assistant', content: 'It is sunny.' },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl(PNG) } }] }
+      ]
+    }))
+    expect(later.status).toBe(400)
+    expect(later.message).toContain('messages[4]')
   })
 
   it('with OPENAI_IMAGE_ALLOW_PRIVATE=false, loopback and private hosts are refused (SSRF)', async () => {
