@@ -45,11 +45,14 @@ const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
         bots: true,
         tool_calls: true,
         multimodal: true,
+        sessions: true,
+        conversations: true,
         rate_limit: c.ENABLE_RATE_LIMIT,
         demo_mode: c.upstreamMode === 'emulator'
       },
       rate_limit: { enabled: c.ENABLE_RATE_LIMIT, requests: c.RATE_LIMIT_REQUESTS, window_seconds: c.RATE_LIMIT_WINDOW },
-      max_upload_mb: c.MAX_UPLOAD_MB
+      max_upload_mb: c.MAX_UPLOAD_MB,
+      sessions: { store: c.SESSION_STORE, ttl_seconds: c.SESSION_TTL, queue_timeout_ms: c.CHAT_QUEUE_TIMEOUT_MS }
     })
   })
 }
