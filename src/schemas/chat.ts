@@ -25,7 +25,7 @@ export const ChatBodySchema = Type.Object({
   bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
   user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id; required unless DEFAULT_USER_ID is set' })),
   messages: Type.Array(ChatMessageSchema, { minItems: 1, maxItems: 100 }),
-  conversation_id: Type.Optional(Type.String({ minLength: 1, description: 'Continue a Coze conversation: only the new user turn is sent, Coze holds the history' })),
+  conversation_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$', description: 'Continue a Coze conversation: only the new user turn is sent, Coze holds the history (letters, digits, _ and -)' })),
   session_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'A server-side session (letters, digits, _ . : @ -; up to 128): created on first use with its own Coze conversation, which later turns continue. Chats on one session run one at a time, in order. See /api/v1/sessions' })),
   stream: Type.Optional(Type.Boolean({ default: false })),
   custom_variables: Type.Optional(StringMap('Bot prompt variables')),
@@ -51,7 +51,10 @@ export const ChatDataSchema = Type.Object({
   follow_ups: Type.Optional(Type.Array(Type.String())),
   tool_calls: Type.Optional(Type.Array(ToolCallSchema)),
   session_id: Type.Optional(Type.String({ description: 'The session of the chat, when the request named one' }))
-}, { additionalProperties: true })
+}, {
+  additionalProperties: true,
+  examples: [{ status: 'completed', content: '你好！我是一个基于Coze平台的智能助手…', conversation_id: '7400000000000000001', chat_id: '7400000000000000002', bot_id: '7537334510896185359', user_id: 'user123', usage: { token_count: 42, output_count: 12, input_count: 30 }, timestamp: '2025-01-01T12:00:00.000Z' }]
+})
 
 export const ChatResponses = {
   200: Envelope(ChatDataSchema, { conversation_id: Type.String(), session_id: Type.Optional(Type.String()) },
