@@ -5,9 +5,10 @@
 // pipeline tracks what it saw: only `conversation.chat.completed` (or requires_action)
 // followed by `done` is success; anything else becomes a GatewayError.
 import { ChatEventType, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData } from '@coze/api'
-import { ClientAbortError, GatewayError } from '../errors.js'
+import { GatewayError } from '../errors.js'
 import type { CozeClient } from './client.js'
-import { fromCozeCode, toGatewayError } from './errors.js'
+import { fromCozeCode } from './errors.js'
+import { StreamGuard, type StreamOptions } from './stream-guard.js'
 
 export interface Usage { token_count: number, output_count: number, input_count: number }
 export interface ToolCall { id: string, type: string, name: string, arguments: string }
@@ -30,19 +31,7 @@ export interface ChatTurn {
   auto_save_history?: boolean | undefined
 }
 
-export interface StreamLimits {
-  /** connect + first event */
-  connectTimeoutMs: number
-  /** longest silence between two events */
-  idleTimeoutMs: number
-}
-
-export interface StreamOptions extends StreamLimits {
-  /** The client's own abort (disconnect). */
-  signal?: AbortSignal | undefined
-  /** Called with the Coze logid as soon as the response headers arrive. */
-  onLogid?: ((logid: string) => void) | undefined
-}
+export type { StreamLimits, StreamOptions } from './stream-guard.js'
 
 export interface ToolOutputsTurn {
   conversation_id: string
@@ -67,38 +56,17 @@ export function streamToolOutputs (coze: CozeClient, turn: ToolOutputsTurn, opts
 type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true }) => AsyncIterable<StreamChatData>
 
 async function * relay (opts: StreamOptions, start: Source, coze: CozeClient): AsyncGenerator<ChatEvent> {
-  const internal = new AbortController()
-  const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal
-  let logid: string | undefined
-  let timedOut: 'connect' | 'idle' | undefined
-  let timer: NodeJS.Timeout | undefined
-  const arm = (kind: 'connect' | 'idle', ms: number) => {
-    clearTimeout(timer)
-    timer = setTimeout(() => { timedOut = kind; internal.abort() }, ms)
-  }
-
+  const guard = new StreamGuard(opts)
   let ids: { conversation_id: string, chat_id: string } | undefined
   let terminal: 'completed' | 'requires_action' | undefined
   let done = false
   const deltaSeen = new Set<string>()
 
-  const failure = (): Error => {
-    if (opts.signal?.aborted) return new ClientAbortError()
-    if (timedOut === 'connect') {
-      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start answering within ${opts.connectTimeoutMs} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid })
-    }
-    if (timedOut === 'idle') {
-      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze went silent for ${opts.idleTimeoutMs} ms mid-answer (COZE_IDLE_TIMEOUT_MS); the answer is incomplete.`, { logid })
-    }
-    return new GatewayError(502, 'UPSTREAM_TRUNCATED', 'The Coze stream ended before the chat completed; the answer is incomplete.', { logid })
-  }
-
-  arm('connect', opts.connectTimeoutMs)
   try {
-    const source = start({ signal, stream: true, onLogid: (l) => { logid = l; opts.onLogid?.(l) } })
+    const source = start({ signal: guard.signal, stream: true, onLogid: guard.onLogid })
     for await (const ev of source) {
       if (done) continue
-      arm('idle', opts.idleTimeoutMs)
+      guard.event()
       switch (ev.event) {
         case ChatEventType.CONVERSATION_CHAT_CREATED:
           ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
@@ -137,31 +105,30 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient): A
           break
         case ChatEventType.CONVERSATION_CHAT_FAILED: {
           const e = ev.data.last_error
-          throw fromCozeCode(e?.code || 5000, e?.msg || 'the chat failed', logid)
+          throw fromCozeCode(e?.code || 5000, e?.msg || 'the chat failed', guard.logid)
         }
         case ChatEventType.ERROR:
-          throw errorEvent(ev.data, logid)
+          throw errorEvent(ev.data, guard.logid)
         case ChatEventType.DONE:
           // Keep reading to the end of the body so the keep-alive socket is reused.
           done = true
-          arm('idle', Math.min(opts.idleTimeoutMs, 2000))
+          guard.ended()
           break
         default:
           break
       }
     }
   } catch (err) {
-    if (err instanceof GatewayError) throw err
-    if (signal.aborted) throw failure()
-    throw withLogid(toGatewayError(err), logid)
+    throw guard.toError(err, TRUNCATED)
   } finally {
-    clearTimeout(timer)
-    // Leaving early (client gone, error) must not leave the upstream request open.
-    if (!done) internal.abort()
+    guard.close(done)
+    // A chat whose client left is cancelled in Coze so it stops spending tokens.
     if (!done && ids && opts.signal?.aborted) cancelQuietly(coze, ids)
   }
-  if (!done || !terminal) throw failure()
+  if (!done || !terminal) throw guard.failure(TRUNCATED)
 }
+
+const TRUNCATED = 'The Coze stream ended before the chat completed; the answer is incomplete.'
 
 /** `event:error` data: a JSON object {code,msg}, or the raw text the SDK could not frame. */
 function errorEvent (data: unknown, logid: string | undefined): GatewayError {
@@ -173,11 +140,6 @@ function errorEvent (data: unknown, logid: string | undefined): GatewayError {
   const id = obj.detail?.logid ?? logid
   if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, obj.msg ?? '', id)
   return new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent a malformed stream event.', { logid: id })
-}
-
-function withLogid (e: GatewayError, logid: string | undefined): GatewayError {
-  if (e.logid || !logid) return e
-  return new GatewayError(e.statusCode, e.code, e.message, { cozeCode: e.cozeCode, logid, cause: e.cause })
 }
 
 function usageOf (chat: CreateChatData): Usage {

@@ -10,9 +10,10 @@
 // connection), so only `Done` (or `Interrupt`, after which Coze ends the stream without
 // Done) counts as a finished run; anything else is reported as truncated.
 import type { WorkflowExecuteHistory } from '@coze/api'
-import { ClientAbortError, GatewayError } from '../errors.js'
+import { GatewayError } from '../errors.js'
 import type { CozeClient } from './client.js'
-import type { StreamOptions, Usage } from './chat.js'
+import type { Usage } from './chat.js'
+import { StreamGuard, type StreamOptions } from './stream-guard.js'
 import { fromCozeCode, toGatewayError } from './errors.js'
 
 export interface WorkflowRunParams {
@@ -184,41 +185,21 @@ export function resumeWorkflow (coze: CozeClient, p: ResumeParams, opts: StreamO
 interface RawEvent { id?: string, event?: string, data?: string }
 
 async function * relay (coze: CozeClient, path: string, body: object, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
-  const internal = new AbortController()
-  const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal
-  let logid: string | undefined
-  let timedOut: 'connect' | 'idle' | undefined
-  let timer: NodeJS.Timeout | undefined
-  const arm = (kind: 'connect' | 'idle', ms: number) => {
-    clearTimeout(timer)
-    timer = setTimeout(() => { timedOut = kind; internal.abort() }, ms)
-  }
+  const guard = new StreamGuard(opts, 'workflow')
   let ended: 'done' | 'interrupt' | undefined
   let drained = false
 
-  const failure = (): Error => {
-    if (opts.signal?.aborted) return new ClientAbortError()
-    if (timedOut === 'connect') {
-      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start the workflow stream within ${opts.connectTimeoutMs} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid })
-    }
-    if (timedOut === 'idle') {
-      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `The Coze workflow stream went silent for ${opts.idleTimeoutMs} ms (COZE_IDLE_TIMEOUT_MS); the run's output is incomplete.`, { logid })
-    }
-    return new GatewayError(502, 'UPSTREAM_TRUNCATED', 'The Coze workflow stream ended before the run finished (no Done event); the output is incomplete.', { logid })
-  }
-
-  arm('connect', opts.connectTimeoutMs)
   try {
-    const callOpts = coze.options({ signal, stream: true, onLogid: (l) => { logid = l; opts.onLogid?.(l) } })
+    const callOpts = coze.options({ signal: guard.signal, stream: true, onLogid: guard.onLogid })
     const source = await coze.api.post<object, AsyncIterable<RawEvent>>(path, body, true, callOpts)
     for await (const raw of source) {
       const event = raw.event
       const data = raw.data
       if (ended === 'done') continue
-      arm('idle', opts.idleTimeoutMs)
+      guard.event()
       switch (event) {
         case 'Message': {
-          const d = parseData(data, logid) as { content?: unknown, node_title?: unknown, node_is_finish?: unknown, node_seq_id?: unknown, usage?: unknown }
+          const d = parseData(data, guard.logid) as { content?: unknown, node_title?: unknown, node_is_finish?: unknown, node_seq_id?: unknown, usage?: unknown }
           const usage = usageOf(d.usage)
           yield {
             type: 'workflow_message',
@@ -234,46 +215,43 @@ async function * relay (coze: CozeClient, path: string, body: object, opts: Stre
           yield { type: 'ping' }
           break
         case 'Interrupt': {
-          const d = parseData(data, logid) as { interrupt_data?: unknown, node_title?: unknown }
+          const d = parseData(data, guard.logid) as { interrupt_data?: unknown, node_title?: unknown }
           const it = interruptOf(d.interrupt_data, typeof d.node_title === 'string' ? d.node_title : undefined)
-          if (!it) throw new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent an Interrupt event without an event_id.', { logid })
+          if (!it) throw new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent an Interrupt event without an event_id.', { logid: guard.logid })
           ended = 'interrupt'
           yield { type: 'interrupt', ...it }
           break
         }
         case 'Error': {
-          const d = parseData(data, logid) as { error_code?: unknown, error_message?: unknown }
-          throw fromCozeCode(Number(d.error_code) || 5000, typeof d.error_message === 'string' ? d.error_message : 'the workflow failed', logid, undefined, 'workflow')
+          const d = parseData(data, guard.logid) as { error_code?: unknown, error_message?: unknown }
+          throw fromCozeCode(Number(d.error_code) || 5000, typeof d.error_message === 'string' ? d.error_message : 'the workflow failed', guard.logid, undefined, 'workflow')
         }
         case 'Done': {
           let debugUrl: string | null = null
           try { debugUrl = (JSON.parse(data ?? '') as { debug_url?: string }).debug_url || null } catch { /* Done may carry no data */ }
           ended = 'done'
-          // Keep reading to the end of the body so the keep-alive socket is reused.
-          arm('idle', Math.min(opts.idleTimeoutMs, 2000))
+          guard.ended()
           const executeId = executeIdOf(debugUrl)
           yield { type: 'done', debug_url: debugUrl, ...(executeId ? { execute_id: executeId } : {}) }
           break
         }
         case 'error':
           // A JSON error body on a stream call (e.g. 4200 unknown workflow), as the SDK yields it.
-          throw errorBody(data, logid)
+          throw errorBody(data, guard.logid)
         default:
           break
       }
     }
     drained = true
   } catch (err) {
-    if (err instanceof GatewayError) throw err
-    if (signal.aborted) throw failure()
-    throw withLogid(toGatewayError(err, 'workflow'), logid)
+    throw guard.toError(err, TRUNCATED)
   } finally {
-    clearTimeout(timer)
-    // Leaving early (client gone, error) must not leave the upstream request open.
-    if (!drained) internal.abort()
+    guard.close(drained)
   }
-  if (!ended) throw failure()
+  if (!ended) throw guard.failure(TRUNCATED)
 }
+
+const TRUNCATED = 'The Coze workflow stream ended before the run finished (no Done event); the output is incomplete.'
 
 function parseData (data: string | undefined, logid: string | undefined): Record<string, unknown> {
   try {
@@ -289,9 +267,4 @@ function errorBody (data: string | undefined, logid: string | undefined): Gatewa
   const id = obj.detail?.logid ?? logid
   if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, typeof obj.msg === 'string' ? obj.msg : '', id, undefined, 'workflow')
   return new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent a malformed workflow stream event.', { logid: id })
-}
-
-function withLogid (e: GatewayError, logid: string | undefined): GatewayError {
-  if (e.logid || !logid) return e
-  return new GatewayError(e.statusCode, e.code, e.message, { cozeCode: e.cozeCode, logid, cause: e.cause })
 }

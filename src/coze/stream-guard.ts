@@ -1,0 +1,81 @@
+// Bounds one upstream Coze stream (chat or workflow): a connect + first-event timer, an
+// idle timer between events, an internal abort, and the error that explains why the
+// SDK's iteration ended. The SDK ends a stream *silently* on abort, timeout and a cut
+// connection, so the pipelines ask the guard what really happened.
+import { ClientAbortError, GatewayError } from '../errors.js'
+import { toGatewayError, type CozeResource } from './errors.js'
+
+export interface StreamLimits {
+  /** connect + first event */
+  connectTimeoutMs: number
+  /** longest silence between two events */
+  idleTimeoutMs: number
+}
+
+export interface StreamOptions extends StreamLimits {
+  /** The client's own abort (disconnect or shutdown). */
+  signal?: AbortSignal | undefined
+  /** Called with the Coze logid as soon as the response headers arrive. */
+  onLogid?: ((logid: string) => void) | undefined
+}
+
+export class StreamGuard {
+  /** Pass to the SDK call: aborts on the client's signal or on a timeout. */
+  readonly signal: AbortSignal
+  logid: string | undefined
+  private readonly internal = new AbortController()
+  private timedOut: 'connect' | 'idle' | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  constructor (private readonly opts: StreamOptions, private readonly resource?: CozeResource) {
+    this.signal = opts.signal ? AbortSignal.any([opts.signal, this.internal.signal]) : this.internal.signal
+    this.arm('connect', opts.connectTimeoutMs)
+  }
+
+  readonly onLogid = (l: string): void => {
+    this.logid = l
+    this.opts.onLogid?.(l)
+  }
+
+  /** An event arrived: restart the idle timer. */
+  event (): void { this.arm('idle', this.opts.idleTimeoutMs) }
+
+  /** The terminal event arrived: keep reading to the end of the body (so the keep-alive
+   * socket is reused), but not for long. */
+  ended (): void { this.arm('idle', Math.min(this.opts.idleTimeoutMs, 2000)) }
+
+  /** Why the stream stopped without its terminal event. */
+  failure (truncated: string): Error {
+    if (this.opts.signal?.aborted) return new ClientAbortError()
+    if (this.timedOut === 'connect') {
+      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start streaming within ${this.opts.connectTimeoutMs} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid: this.logid })
+    }
+    if (this.timedOut === 'idle') {
+      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze went silent for ${this.opts.idleTimeoutMs} ms mid-stream (COZE_IDLE_TIMEOUT_MS); the output is incomplete.`, { logid: this.logid })
+    }
+    return new GatewayError(502, 'UPSTREAM_TRUNCATED', truncated, { logid: this.logid })
+  }
+
+  /** An error thrown while iterating → the error to raise. */
+  toError (err: unknown, truncated: string): Error {
+    if (err instanceof GatewayError) return err
+    if (this.signal.aborted) return this.failure(truncated)
+    return withLogid(toGatewayError(err, this.resource), this.logid)
+  }
+
+  /** Stops the timers; a stream left before its end is aborted upstream. */
+  close (finished: boolean): void {
+    clearTimeout(this.timer)
+    if (!finished) this.internal.abort()
+  }
+
+  private arm (kind: 'connect' | 'idle', ms: number): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => { this.timedOut = kind; this.internal.abort() }, ms)
+  }
+}
+
+export function withLogid (e: GatewayError, logid: string | undefined): GatewayError {
+  if (e.logid || !logid) return e
+  return new GatewayError(e.statusCode, e.code, e.message, { cozeCode: e.cozeCode, logid, cause: e.cause })
+}
