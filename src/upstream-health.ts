@@ -3,7 +3,7 @@
 // so a health probe never waits on Coze.
 import type { CozeClient } from './coze/client.js'
 import { toGatewayError } from './coze/errors.js'
-import type { GatewayError } from './errors.js'
+import { GatewayError } from './errors.js'
 
 export type UpstreamState = 'unknown' | 'up' | 'down'
 
@@ -25,6 +25,17 @@ export class UpstreamHealth {
       this.lastError = err.message
     }
     this.lastChecked = new Date()
+  }
+
+  /** Passes a pipeline's events through, recording how the upstream call ended. */
+  async * track<E> (events: AsyncIterable<E>): AsyncGenerator<E> {
+    try {
+      yield * events
+      this.report()
+    } catch (err) {
+      if (err instanceof GatewayError) this.report(err)
+      throw err
+    }
   }
 
   /** Starts a background check if the last one is older than the interval. Never awaited by probes. */

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { ok } from '../envelope.js'
 import { GatewayError } from '../errors.js'
-import { aggregateChat, streamToolOutputs, type ChatEvent } from '../coze/chat.js'
+import { aggregateChat, streamToolOutputs } from '../coze/chat.js'
 import { toGatewayError } from '../coze/errors.js'
 import { CancelBodySchema, CancelResponses, ToolOutputsBodySchema, ToolOutputsResponses } from '../schemas/chat-actions.js'
 import { SSE_FRAMES_DOC } from '../schemas/chat.js'
@@ -13,17 +13,6 @@ import { apiWire, streamLimits } from './chat.js'
 import { relaySse } from './sse-relay.js'
 
 const now = () => new Date().toISOString()
-
-/** Reports the outcome to /health's upstream state, as /api/v1/chat does. */
-async function * tracked (app: FastifyInstance, events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
-  try {
-    yield * events
-    app.upstream.report()
-  } catch (err) {
-    if (err instanceof GatewayError) app.upstream.report(err)
-    throw err
-  }
-}
 
 /** A 4104 said "not cancellable": say why, with the chat's current status when Coze gives it. */
 async function notCancelable (app: FastifyInstance, e: GatewayError, conversationId: string, chatId: string): Promise<GatewayError> {
@@ -53,10 +42,10 @@ const chatActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const onLogid = (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
     const limits = streamLimits(app.config)
     if (stream === true) {
-      return relaySse(app, reply, (signal) => tracked(app, streamToolOutputs(app.coze, turn, { ...limits, signal, onLogid })), apiWire,
+      return relaySse(app, reply, (signal) => app.upstream.track(streamToolOutputs(app.coze, turn, { ...limits, signal, onLogid })), apiWire,
         { 'x-coze-conversation-id': conversationId, 'x-coze-chat-id': chatId })
     }
-    const r = await aggregateChat(tracked(app, streamToolOutputs(app.coze, turn, { ...limits, signal: clientAbortSignal(reply), onLogid })))
+    const r = await aggregateChat(app.upstream.track(streamToolOutputs(app.coze, turn, { ...limits, signal: clientAbortSignal(reply), onLogid })))
     const data = {
       status: r.status,
       content: r.content,

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
-import { badRequest, GatewayError } from '../errors.js'
+import { badRequest } from '../errors.js'
 import type { Config } from '../config.js'
 import { aggregateChat, streamChat, type ChatEvent, type ChatTurn } from '../coze/chat.js'
 import { toCozeMessages, type GatewayMessage } from '../coze/messages.js'
@@ -79,17 +79,11 @@ export async function answerChat (
   const onLogid = (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
   const limits = streamLimits(app.config)
   const track = async function * (events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
-    try {
-      for await (const ev of events) {
-        if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await extra.onResult?.(ev.conversation_id)
-        // The ids before the first frame, so a client can cancel a running chat (POST /api/v1/chat/cancel).
-        if (ev.type === 'chat_created' && !reply.sent) void reply.header('x-coze-conversation-id', ev.conversation_id).header('x-coze-chat-id', ev.chat_id)
-        yield ev
-      }
-      app.upstream.report()
-    } catch (err) {
-      if (err instanceof GatewayError) app.upstream.report(err)
-      throw err
+    for await (const ev of app.upstream.track(events)) {
+      if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await extra.onResult?.(ev.conversation_id)
+      // The ids before the first frame, so a client can cancel a running chat (POST /api/v1/chat/cancel).
+      if (ev.type === 'chat_created' && !reply.sent) void reply.header('x-coze-conversation-id', ev.conversation_id).header('x-coze-chat-id', ev.chat_id)
+      yield ev
     }
   }
 

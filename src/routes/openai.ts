@@ -91,9 +91,9 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
 
     if (stream) {
       const includeUsage = body.stream_options?.include_usage === true
-      return relaySse(app, reply, (signal) => reportHealth(app, start(signal)), completionWire({ ...meta, includeUsage }))
+      return relaySse(app, reply, (signal) => app.upstream.track(start(signal)), completionWire({ ...meta, includeUsage }))
     }
-    const result = await aggregateChat(reportHealth(app, start(clientGone)))
+    const result = await aggregateChat(app.upstream.track(start(clientGone)))
     return reply.send(toCompletion(meta, result))
   })
 
@@ -136,17 +136,6 @@ async function * unknownModelAs404 (events: AsyncIterable<ChatEvent>, model: str
     yield * events
   } catch (err) {
     if (err instanceof GatewayError && err.statusCode === 404) throw new ModelNotFoundError(model, err)
-    throw err
-  }
-}
-
-/** Real traffic keeps /health's view of Coze current, as on /api/v1/chat. */
-async function * reportHealth (app: FastifyInstance, events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
-  try {
-    yield * events
-    app.upstream.report()
-  } catch (err) {
-    if (err instanceof GatewayError) app.upstream.report(err)
     throw err
   }
 }
