@@ -75,7 +75,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       { bot_id: botId, ...(messages ? { messages } : {}), ...(body.meta_data ? { meta_data: body.meta_data } : {}) },
       app.coze.options({ signal: clientAbortSignal(reply) })
     ).catch(fail)
-    if (userId) await app.sessions.claimConversation(conv.id, userId)
+    if (userId) await app.sessions.claimConversation(conv.id, userId, true)
     return ok('Conversation created', conversationView(conv, userId ?? null, botId), { conversation_id: conv.id })
   })
 
@@ -91,7 +91,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         page_size: Type.Integer({ minimum: 1, maximum: 50, default: 20 })
       }),
       response: {
-        200: Envelope(Type.Array(ConversationSchema), { pagination: Type.Object({ page_num: Type.Integer(), page_size: Type.Integer(), has_more: Type.Boolean() }) }),
+        200: Envelope(Type.Array(ConversationSchema), { pagination: Type.Object({ page_num: Type.Integer(), page_size: Type.Integer(), has_more: Type.Boolean() }), has_more: Type.Boolean() }),
         ...UpstreamErrors
       }
     }
@@ -106,7 +106,8 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (q.user_id && owner !== undefined && owner !== q.user_id) continue
       items.push(conversationView(c, owner ?? null, botId))
     }
-    return ok('Conversations retrieved successfully', items, { pagination: { page_num: q.page_num, page_size: q.page_size, has_more: Boolean(res.has_more) } })
+    const hasMore = Boolean(res.has_more)
+    return ok('Conversations retrieved successfully', items, { pagination: { page_num: q.page_num, page_size: q.page_size, has_more: hasMore }, has_more: hasMore })
   })
 
   app.get('/api/v1/conversations/:conversation_id/messages', {
@@ -124,7 +125,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         after_id: Type.Optional(ID),
         chat_id: Type.Optional(ID)
       }),
-      response: { 200: Envelope(Type.Array(MessageSchema), { pagination: MessagesPaging }), ...UpstreamErrors }
+      response: { 200: Envelope(Type.Array(MessageSchema), { pagination: MessagesPaging, first_id: Type.String(), last_id: Type.String(), has_more: Type.Boolean() }), ...UpstreamErrors }
     }
   }, async (request) => {
     const { conversation_id: id } = request.params
@@ -139,9 +140,9 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...(q.chat_id ? { chat_id: q.chat_id } : {})
     }, app.coze.options()).catch(fail)
     const messages = (res.data ?? []).map(messageView)
-    return ok('Messages retrieved successfully', messages, {
-      pagination: { first_id: res.first_id ?? '', last_id: res.last_id ?? '', has_more: Boolean(res.has_more), order: q.order, limit: q.limit }
-    })
+    const page = { first_id: res.first_id ?? '', last_id: res.last_id ?? '', has_more: Boolean(res.has_more) }
+    // Also at the top level, where Coze itself puts them.
+    return ok('Messages retrieved successfully', messages, { pagination: { ...page, order: q.order, limit: q.limit }, ...page })
   })
 }
 

@@ -59,10 +59,10 @@ redis.call('ZREM', ARGV[1] .. uid, redis.call('HGET', KEYS[1], 'session_id'))
 return redis.call('DEL', KEYS[1])
 `
 
-// KEYS: owner. ARGV: user_id, expires_at. Returns the owner on record.
+// KEYS: owner. ARGV: user_id, expires_at, force ('1'). Returns the owner on record.
 const CLAIM = `
 local o = redis.call('GET', KEYS[1])
-if o and o ~= ARGV[1] then return o end
+if o and o ~= ARGV[1] and ARGV[3] ~= '1' then return o end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return ARGV[1]
@@ -148,8 +148,8 @@ export class RedisSessionStore implements SessionStore {
     return (await this.redis.get(this.ownerKey(conversationId))) ?? undefined
   }
 
-  async claimConversation (conversationId: string, userId: string, expiresAt: number): Promise<string> {
-    return String(await this.redis.eval(CLAIM, 1, this.ownerKey(conversationId), userId, String(expiresAt)))
+  async claimConversation (conversationId: string, userId: string, expiresAt: number, force = false): Promise<string> {
+    return String(await this.redis.eval(CLAIM, 1, this.ownerKey(conversationId), userId, String(expiresAt), force ? '1' : '0'))
   }
 
   /** Redis removes expired keys itself. */

@@ -123,9 +123,12 @@ export class SessionService {
     return this.io(this.store.getConversationOwner(conversationId))
   }
 
-  /** Records `userId` as the owner (first user wins) and refreshes the record's expiry. */
-  async claimConversation (conversationId: string, userId: string): Promise<void> {
-    const owner = await this.io(this.store.claimConversation(conversationId, userId, Date.now() + this.opts.ownerTtlMs))
+  /**
+   * Records `userId` as the owner (first user wins; 404 for anyone else) and refreshes the
+   * record's expiry. `created`: Coze has just created the conversation, so it is the user's.
+   */
+  async claimConversation (conversationId: string, userId: string, created = false): Promise<void> {
+    const owner = await this.io(this.store.claimConversation(conversationId, userId, Date.now() + this.opts.ownerTtlMs, created))
     if (owner !== userId) throw conversationNotFound(conversationId)
   }
 
@@ -133,7 +136,7 @@ export class SessionService {
   async createConversation (botId: string, userId: string, signal?: AbortSignal, extra: { messages?: EnterMessage[], meta_data?: Record<string, string> } = {}): Promise<string> {
     const conv = await this.coze.api.conversations.create({ bot_id: botId, ...extra }, this.coze.options({ signal }))
       .catch((err: unknown) => { throw toGatewayError(err) })
-    await this.claimConversation(conv.id, userId)
+    await this.claimConversation(conv.id, userId, true)
     return conv.id
   }
 
@@ -204,7 +207,7 @@ export class SessionService {
   private async * conversationEvents (conversationId: string | undefined, userId: string, signal: AbortSignal, run: (p: Partial<ChatTurn>) => AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
     if (!conversationId) {
       for await (const ev of run({})) {
-        if (ev.type === 'chat_created') await this.claimConversation(ev.conversation_id, userId)
+        if (ev.type === 'chat_created') await this.claimConversation(ev.conversation_id, userId, true)
         yield ev
       }
       return

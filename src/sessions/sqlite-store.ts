@@ -62,7 +62,7 @@ export class SqliteSessionStore implements SessionStore {
       owner: db.prepare<[string, number], { user_id: string }>('SELECT user_id FROM conversation_owners WHERE conversation_id = ? AND expires_at > ?'),
       claim: db.prepare(`INSERT INTO conversation_owners (conversation_id, user_id, expires_at) VALUES (@cid, @uid, @exp)
         ON CONFLICT (conversation_id) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at
-        WHERE conversation_owners.user_id = excluded.user_id OR conversation_owners.expires_at <= @now`),
+        WHERE @force = 1 OR conversation_owners.user_id = excluded.user_id OR conversation_owners.expires_at <= @now`),
       sweepSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
       sweepOwners: db.prepare('DELETE FROM conversation_owners WHERE expires_at <= ?')
     }
@@ -107,8 +107,8 @@ export class SqliteSessionStore implements SessionStore {
     return this.stmts.owner.get(conversationId, Date.now())?.user_id
   }
 
-  async claimConversation (conversationId: string, userId: string, expiresAt: number): Promise<string> {
-    this.stmts.claim.run({ cid: conversationId, uid: userId, exp: expiresAt, now: Date.now() })
+  async claimConversation (conversationId: string, userId: string, expiresAt: number, force = false): Promise<string> {
+    this.stmts.claim.run({ cid: conversationId, uid: userId, exp: expiresAt, now: Date.now(), force: force ? 1 : 0 })
     return (await this.getConversationOwner(conversationId)) ?? userId
   }
 

@@ -42,8 +42,12 @@ export interface SessionStore {
   listByUser (userId: string, offset: number, limit: number): Promise<Page<SessionRecord>>
   /** Who a conversation created through the gateway belongs to. */
   getConversationOwner (conversationId: string): Promise<string | undefined>
-  /** Records the owner unless one is recorded, and (re)sets its expiry. Returns the owner now on record. */
-  claimConversation (conversationId: string, userId: string, expiresAt: number): Promise<string>
+  /**
+   * Records the owner unless another one is recorded, and (re)sets its expiry. Returns the
+   * owner now on record. `force` (a conversation Coze has just created, so any older record
+   * is stale) overwrites.
+   */
+  claimConversation (conversationId: string, userId: string, expiresAt: number, force?: boolean): Promise<string>
   /** Removes expired records now; returns how many. */
   sweep (now?: number): Promise<number>
   close (): Promise<void>

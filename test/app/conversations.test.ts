@@ -58,6 +58,8 @@ describe('/api/v1/conversations', () => {
     const p1 = (await get(`/api/v1/conversations/${conv}/messages?limit=2`)).json()
     expect(p1.data.map((m: { content: string }) => m.content)).toEqual([all.data[5].content, all.data[4].content])
     expect(p1.pagination).toMatchObject({ has_more: true, order: 'desc', limit: 2, first_id: all.data[5].id, last_id: all.data[4].id })
+    expect(p1.has_more).toBe(true)
+    expect(p1.last_id).toBe(p1.pagination.last_id)
     const p2 = (await get(`/api/v1/conversations/${conv}/messages?limit=2&before_id=${p1.pagination.last_id}`)).json()
     expect(p2.data.map((m: { id: string }) => m.id)).toEqual([all.data[3].id, all.data[2].id])
     const p3 = (await get(`/api/v1/conversations/${conv}/messages?limit=2&before_id=${p2.pagination.last_id}`)).json()

@@ -77,6 +77,9 @@ function contract (name: string, make: () => Promise<SessionStore>, done: () => 
       expect(await store.claimConversation('conv-x', 'bob', Date.now() + HOUR)).toBe('alice')
       expect(await store.claimConversation('conv-x', 'alice', Date.now() + 2 * HOUR)).toBe('alice')
       expect(await store.getConversationOwner('conv-x')).toBe('alice')
+      // a conversation Coze has just created (force) replaces a stale record
+      expect(await store.claimConversation('conv-x', 'carol', Date.now() + HOUR, true)).toBe('carol')
+      expect(await store.claimConversation('conv-x', 'alice', Date.now() + HOUR)).toBe('carol')
     })
 
     it('expires records for real: never returned, then removed, and the id can be reused', async () => {
