@@ -70,6 +70,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
   }
   value.COZE_API_BASE = value.COZE_API_BASE.replace(/\/+$/, '')
+  if (value.SESSION_STORE === 'redis' && !value.REDIS_URL) {
+    throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
+  }
   return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: parseModelMap(value.COZE_MODEL_MAP), ...overrides }
 }
 

@@ -35,6 +35,12 @@ describe('sqlite session store', () => {
     expect(c.SESSION_TTL).toBe(1800)
   })
 
+  it('bad session settings stop the start with a message naming the variable', () => {
+    expect(() => loadConfig({ SESSION_STORE: 'redis' })).toThrow(/REDIS_URL: required with SESSION_STORE=redis/)
+    expect(() => loadConfig({ SESSION_STORE: 'mongo' })).toThrow(/SESSION_STORE/)
+    expect(() => loadConfig({ SESSION_TTL: '0' })).toThrow(/SESSION_TTL/)
+  })
+
   it('survives a restart of the gateway: the session, its conversation and the context are still there', async () => {
     const env = { SESSION_STORE: 'sqlite', SESSION_DB_PATH: join(dir, 'restart', 'sessions.db') }
     const a = await gateway(emu, env)

@@ -162,6 +162,21 @@ describe('/session/{session_id}', () => {
   })
 })
 
+describe('rate limit', () => {
+  it('answers 429 in the {"detail"} shape too, with Retry-After', async () => {
+    const limited = await startStack({ SESSION_STORE: 'memory', ENABLE_RATE_LIMIT: 'true', RATE_LIMIT_REQUESTS: '1' })
+    try {
+      await limited.app.inject({ url: '/session/any/info' })
+      const r = await limited.app.inject({ url: '/session/any/info' })
+      expect(r.statusCode).toBe(429)
+      expect(r.json()).toEqual({ detail: expect.stringMatching(/Rate limit exceeded/) })
+      expect(r.headers['retry-after']).toBeDefined()
+    } finally {
+      await limited.close()
+    }
+  })
+})
+
 describe('OpenAPI', () => {
   it('documents the simple chat API under its own tag, with the {"detail"} error shape', async () => {
     const spec = (await get('/docs/json')).json()
