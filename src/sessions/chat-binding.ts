@@ -22,7 +22,7 @@ export interface ChatBinding {
   upstreamHoldsHistory: boolean
   guard: ChatGuard
   /** Fields added to the reply data and top level (and to the SSE chat_completed frame). */
-  reply: Record<string, unknown>
+  reply: Record<string, unknown> | undefined
 }
 
 export interface BindingDefaults {
@@ -43,7 +43,7 @@ export async function bindChat (sessions: SessionService, req: ChatRequest, defa
       botId: req.bot_id || defaults.botId,
       upstreamHoldsHistory: Boolean(req.conversation_id),
       guard: userId ? sessions.conversationChat(req.conversation_id, userId) : passThrough,
-      reply: {}
+      reply: undefined
     }
   }
 

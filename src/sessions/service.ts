@@ -27,8 +27,6 @@ export interface SessionChatPlan {
   messages: (fresh: boolean) => EnterMessage[]
 }
 
-export const SESSION_ID_PATTERN = '^[A-Za-z0-9_.:@-]{1,128}$'
-
 export function newSessionId (): string {
   return `sess_${randomBytes(12).toString('hex')}`
 }
