@@ -40,16 +40,7 @@ async function prepare (app: FastifyInstance, body: SimpleChatBody): Promise<Pre
 function chatEvents (app: FastifyInstance, reply: FastifyReply, p: Prepared, signal: AbortSignal): AsyncIterable<ChatEvent> {
   const onLogid = (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
   const limits = streamLimits(app.config)
-  const run = async function * (patch: Partial<ChatTurn>): AsyncGenerator<ChatEvent> {
-    try {
-      yield * streamChat(app.coze, { ...p.turn, ...patch }, { ...limits, signal, onLogid })
-      app.upstream.report()
-    } catch (err) {
-      if (err instanceof GatewayError) app.upstream.report(err)
-      throw err
-    }
-  }
-  return p.guard(signal, run)
+  return p.guard(signal, (patch: Partial<ChatTurn>) => app.upstream.track(streamChat(app.coze, { ...p.turn, ...patch }, { ...limits, signal, onLogid })))
 }
 
 const toolsUnsupported = () => new GatewayError(409, 'CONFLICT',
