@@ -14,7 +14,8 @@ export const SIMPLE_CHAT_DOC = 'The simple chat API of the chatbot service, for 
   'When user_id is given it must be the session\'s, else 404. Streams: `data: {"type":"chunk","data":{"content","chunk_index"}}` per delta, ' +
   'then `{"type":"complete","data":{"total_chunks","full_content","session_id","conversation_id","message_id"}}`, or `{"type":"error","data":{"message"}}`.'
 
-const Nullable = <T extends Parameters<typeof Type.Optional>[0]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]))
+// null and "" mean "not given" (the chatbot service's Python client sends None).
+const Nullable = <T extends Parameters<typeof Type.Optional>[0]>(t: T) => Type.Optional(Type.Union([t, Type.Literal(''), Type.Null()]))
 
 export const SimpleChatBody = Type.Object({
   message: Type.String({ minLength: 1, maxLength: 100_000, description: 'The user\'s message' }),
