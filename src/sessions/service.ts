@@ -190,10 +190,12 @@ export class SessionService {
         }
       for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
         if (ev.type === 'chat_completed') {
-          await this.io(this.store.countTurn(plan.sessionId, Date.now(), Date.now() + this.opts.sessionTtlMs))
-          await this.claimConversation(ev.conversation_id, plan.userId)
+          await this.afterTurn(() => Promise.all([
+            this.store.countTurn(plan.sessionId, Date.now(), Date.now() + this.opts.sessionTtlMs),
+            this.store.claimConversation(ev.conversation_id, plan.userId, Date.now() + this.opts.ownerTtlMs)
+          ]))
         } else if (ev.type === 'tool_calls') {
-          await this.io(this.store.update(plan.sessionId, this.touch()))
+          await this.afterTurn(() => this.store.update(plan.sessionId, this.touch()))
         }
         yield ev
       }
@@ -215,7 +217,7 @@ export class SessionService {
     try {
       await this.checkConversation(conversationId, userId)
       for await (const ev of this.retrying(run, {}, signal, deadline)) {
-        if (ev.type === 'chat_completed') await this.claimConversation(conversationId, userId)
+        if (ev.type === 'chat_completed') await this.afterTurn(() => this.store.claimConversation(conversationId, userId, Date.now() + this.opts.ownerTtlMs))
         yield ev
       }
     } finally {
@@ -260,6 +262,15 @@ export class SessionService {
         }
         throw err
       }
+    }
+  }
+
+  /** Bookkeeping after Coze answered: a store failure here is logged, never turned into a failed answer. */
+  private async afterTurn (fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn()
+    } catch (err) {
+      this.opts.log.warn({ err }, 'session store update after a chat failed')
     }
   }
 
