@@ -1,5 +1,5 @@
 // A real redis-server for tests, on a free port, with no persistence.
-// If the binary is missing the caller skips, loudly (scripts/ensure-redis.sh installs it).
+// If the binary is missing the caller skips, loudly (scripts/ensure-system-deps.sh installs it; npm test runs it first).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
@@ -13,7 +13,7 @@ export interface TestRedis {
 export const redisServerAvailable = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
 
 if (!redisServerAvailable) {
-  console.warn('\n!!! redis-server is not installed: the Redis session store tests are SKIPPED. Run scripts/ensure-redis.sh (apt-get install redis-server).\n')
+  console.warn('\n!!! redis-server is not installed: the Redis session store tests are SKIPPED. Run scripts/ensure-system-deps.sh (apt-get install redis-server).\n')
 }
 
 function freePort (): Promise<number> {
