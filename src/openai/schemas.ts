@@ -68,6 +68,7 @@ export const ModelSchema = Type.Object({
   bot_id: Type.String({ description: 'The Coze bot behind the model' }),
   name: Type.Optional(Type.String({ description: 'The bot name in Coze (cached)' })),
   description: Type.Optional(Type.String())
-})
+}, { examples: [{ id: 'coze-default', object: 'model', created: 1736937000, owned_by: 'coze', bot_id: '7537334510896185359', name: 'Demo bot' }] })
 
-export const ModelListSchema = Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) })
+export const ModelListSchema = Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) },
+  { examples: [{ object: 'list', data: [{ id: 'coze-default', object: 'model', created: 1736937000, owned_by: 'coze', bot_id: '7537334510896185359' }] }] })

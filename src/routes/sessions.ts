@@ -88,7 +88,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Removes the session record. Its Coze conversation stays in Coze and can still be read through /api/v1/conversations/{id}/messages.',
       params: SessionParams,
       querystring: OwnerQuery,
-      response: { 200: Envelope(Type.Object({ session_id: Type.String(), deleted: Type.Boolean() })), ...CommonErrors, ...NotFound, 503: ErrorRef }
+      response: { 200: Envelope(Type.Object({ session_id: Type.String(), deleted: Type.Boolean() }, { examples: [{ session_id: 'demo_session_1', deleted: true }] })), ...CommonErrors, ...NotFound, 503: ErrorRef }
     }
   }, async (request) => {
     const r = await app.sessions.remove(request.params.session_id, request.query.user_id)

@@ -22,7 +22,10 @@ export const SessionSchema = Type.Object({
   status: Type.String({ description: 'active' }),
   cleared_at: Type.Union([Timestamp, Type.Null()], { description: 'When the session was last cleared' }),
   expires_at: Timestamp
-}, { description: 'A server-side chat session bound to one Coze conversation' })
+}, {
+  description: 'A server-side chat session bound to one Coze conversation',
+  examples: [{ session_id: 'demo_session_1', user_id: 'user123', bot_id: '7537334510896185359', conversation_id: '7400000000000000001', created_at: '2025-01-15T10:30:00.000Z', last_activity: '2025-01-15T10:30:15.123Z', message_count: 5, status: 'active', cleared_at: null, expires_at: '2025-01-15T11:00:15.123Z' }]
+})
 
 export const CreateSessionBody = Type.Object({
   user_id: Type.Optional(USER_ID),
@@ -49,7 +52,7 @@ export const ConversationSchema = Type.Object({
   created_at: Type.Integer({ description: 'Unix seconds (Coze)' }),
   meta_data: Type.Record(Type.String(), Type.String()),
   last_section_id: Type.Optional(Type.String())
-})
+}, { examples: [{ id: '7400000000000000001', conversation_id: '7400000000000000001', bot_id: '7537334510896185359', user_id: 'user123', created_at: 1736937000, meta_data: {}, last_section_id: '7400000000000000002' }] })
 
 export const CreateConversationBody = Type.Object({
   bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
@@ -72,4 +75,4 @@ export const MessageSchema = Type.Object({
   content_type: Type.String({ description: 'text, object_string, card' }),
   created_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds' }),
   section_id: Type.Union([Type.String(), Type.Null()], { description: 'Changes at each clear' })
-})
+}, { examples: [{ id: '7400000000000000010', conversation_id: '7400000000000000001', chat_id: '7400000000000000009', bot_id: '7537334510896185359', role: 'assistant', type: 'answer', content: '你好！', content_type: 'text', created_at: 1736937015, section_id: '7400000000000000002' }] })

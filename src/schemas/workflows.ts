@@ -67,7 +67,7 @@ const RunStateData = Type.Object({
   created_at: Nullable(Type.Integer({ description: 'Unix seconds' })),
   updated_at: Nullable(Type.Integer({ description: 'Unix seconds' })),
   interrupt: Type.Optional(InterruptSchema)
-})
+}, { examples: [{ execute_id: '7424000000000000001', workflow_id: '7366000000000000001', status: 'success', output: { output: 'Hello' }, error: null, debug_url: 'https://www.coze.cn/work_flow?execute_id=7424000000000000001', usage: { input_count: 50, output_count: 100, token_count: 150 }, created_at: 1736937000, updated_at: 1736937002 }] })
 
 const ExecuteData = Type.Object({
   execution_id: Nullable(Type.String()),
