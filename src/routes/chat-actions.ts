@@ -37,7 +37,8 @@ const chatActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: ToolOutputsResponses
     }
   }, async (request, reply) => {
-    const { conversation_id: conversationId, chat_id: chatId, tool_outputs: outputs, stream } = request.body
+    const { conversation_id: conversationId, chat_id: chatId, tool_outputs: outputs, stream, user_id: userId } = request.body
+    await app.sessions.checkConversation(conversationId, userId)
     const turn = { conversation_id: conversationId, chat_id: chatId, tool_outputs: outputs.map((o) => ({ tool_call_id: o.tool_call_id, output: o.output })) }
     const onLogid = (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
     const limits = streamLimits(app.config)
@@ -73,7 +74,8 @@ const chatActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: CancelResponses
     }
   }, async (request, reply) => {
-    const { conversation_id: conversationId, chat_id: chatId } = request.body
+    const { conversation_id: conversationId, chat_id: chatId, user_id: userId } = request.body
+    await app.sessions.checkConversation(conversationId, userId)
     let chat
     try {
       chat = await app.coze.api.chat.cancel(conversationId, chatId, app.coze.options({

@@ -4,7 +4,8 @@ import { CozeId } from './ids.js'
 
 const ChatIds = {
   conversation_id: CozeId('The conversation_id of the chat'),
-  chat_id: CozeId('The chat_id of the chat')
+  chat_id: CozeId('The chat_id of the chat'),
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'When given, must be the user the conversation belongs to (else 404, as for an unknown chat)' }))
 }
 
 export const ToolOutputsBodySchema = Type.Object({

@@ -36,6 +36,21 @@ describe('tool calls', () => {
     expect(up.body).toMatchObject({ tool_outputs: [{ tool_call_id: call.id, output: 'sunny, 21°C' }], stream: true })
   })
 
+  it('another user cannot continue or cancel the chat: 404, and Coze is not called', async () => {
+    const first = (await chat(s, { bot_id: 'bot-tool', messages: [userMsg('Rome')] })).json()
+    const [call] = first.data.tool_calls
+    const ids = { conversation_id: first.data.conversation_id, chat_id: first.data.chat_id }
+    const before = s.emu.requests.length
+    const foreign = await post(s, '/api/v1/chat/tool-outputs', { ...ids, user_id: 'intruder', tool_outputs: [{ tool_call_id: call.id, output: 'x' }] })
+    expect(foreign.statusCode).toBe(404)
+    expect(foreign.json().success).toBe(false)
+    const cancel = await post(s, '/api/v1/chat/cancel', { ...ids, user_id: 'intruder' })
+    expect(cancel.statusCode).toBe(404)
+    expect(s.emu.requests.length).toBe(before)
+    const owner = await post(s, '/api/v1/chat/tool-outputs', { ...ids, user_id: 'u1', tool_outputs: [{ tool_call_id: call.id, output: 'rainy' }] })
+    expect(owner.json().data.content).toBe('The tool said: rainy')
+  })
+
   it('SSE: a tool_calls frame {conversation_id, chat_id, tool_calls:[{id, name, arguments}]} then end; tool-outputs streams the answer', async () => {
     const res = await chat(s, { bot_id: 'bot-tool', messages: [userMsg('Oslo')], stream: true })
     expect(res.statusCode).toBe(200)
