@@ -53,7 +53,8 @@ describe('HTTP errors are envelopes with the right status', () => {
 
 describe('Coze failures follow the mapping table, with the logid', () => {
   let s: Stack
-  beforeAll(async () => { s = await startStack({ COZE_CONNECT_TIMEOUT_MS: '300', COZE_IDLE_TIMEOUT_MS: '300' }) })
+  // Timeouts well above a loaded CI machine's event gaps, well below the faults' delays.
+  beforeAll(async () => { s = await startStack({ COZE_CONNECT_TIMEOUT_MS: '1000', COZE_IDLE_TIMEOUT_MS: '1000' }) })
   afterAll(async () => { await s.close() })
   afterEach(() => { s.emu.faults.clear() })
 
@@ -73,7 +74,7 @@ describe('Coze failures follow the mapping table, with the logid', () => {
     ['HTTP 503', { kind: 'http_status', status: 503 }, 502, 'UPSTREAM_ERROR'],
     ['connection reset', { kind: 'reset' }, 503, 'UPSTREAM_UNAVAILABLE'],
     ['no answer at all', { kind: 'hang' }, 504, 'UPSTREAM_TIMEOUT'],
-    ['slow headers', { kind: 'latency', headersMs: 1000 }, 504, 'UPSTREAM_TIMEOUT']
+    ['slow headers', { kind: 'latency', headersMs: 3000 }, 504, 'UPSTREAM_TIMEOUT']
   ]
 
   it.each(cases)('non-stream: %s → %i', async (_name, fault, status, code) => {
@@ -119,7 +120,7 @@ describe('Coze failures follow the mapping table, with the logid', () => {
     ['event:error', { kind: 'stream_error', afterDeltas: 2, code: 5000, msg: 'boom' }, 'UPSTREAM_ERROR', 5000],
     ['chat.failed', { kind: 'chat_failed', afterDeltas: 2, code: 4013, msg: 'slow down' }, 'UPSTREAM_RATE_LIMITED', 4013],
     ['malformed data', { kind: 'malformed', afterDeltas: 2 }, 'UPSTREAM_ERROR', undefined],
-    ['silence mid-stream', { kind: 'latency', deltaMs: 1000 }, 'UPSTREAM_TIMEOUT', undefined]
+    ['silence mid-stream', { kind: 'latency', deltaMs: 3000 }, 'UPSTREAM_TIMEOUT', undefined]
   ]
 
   it.each(midStream)('stream: %s after deltas → error frame with code and logid, then end; never chat_completed', async (_n, fault, code, cozeCode) => {
