@@ -234,7 +234,7 @@ describe('workflows', () => {
     let slow: Stack
     let url: string
     beforeAll(async () => {
-      slow = await startStack({ COZE_IDLE_TIMEOUT_MS: '300' }, { deltaDelayMs: 100 })
+      slow = await startStack({ COZE_IDLE_TIMEOUT_MS: '1000' }, { deltaDelayMs: 100 })
       url = await slow.app.listen({ host: '127.0.0.1', port: 0 })
     })
     afterAll(async () => { await slow.close() })
@@ -256,7 +256,7 @@ describe('workflows', () => {
     })
 
     it('a Coze stream that goes silent longer than COZE_IDLE_TIMEOUT_MS ends with a timeout error frame', async () => {
-      slow.emu.faults.inject({ kind: 'latency', deltaMs: 1000 }, { path: '/v1/workflow/stream_run', times: 1 })
+      slow.emu.faults.inject({ kind: 'latency', deltaMs: 3000 }, { path: '/v1/workflow/stream_run', times: 1 })
       const res = await stream()
       const fs = frames(await res.text())
       expect(fs.map((f) => f.type).slice(-2)).toEqual(['error', 'end'])
