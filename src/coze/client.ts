@@ -1,17 +1,22 @@
 // Builds the one CozeAPI client the gateway uses.
-// - axios's Node http adapter with keep-alive agents for every call, streams included
-//   (the SDK's default for streams is global fetch, which costs ~2x the CPU per request);
+// - streaming calls (the hot path) through undici (./undici-adapter.ts: about half the
+//   transport CPU of axios's http adapter, see BENCHMARKS.md "Profiling"); every other
+//   call through axios's Node http adapter with keep-alive agents (the SDK's default for
+//   streams is global fetch, which costs ~2x the CPU per request);
 // - a response hook that hands each call's headers (x-tt-logid) to the caller, because
 //   the SDK does not expose them for streams.
 import http from 'node:http'
 import https from 'node:https'
 import axios, { type AxiosResponse } from 'axios'
 import { CozeAPI, type RequestOptions } from '@coze/api'
+import { createUndiciAdapter } from './undici-adapter.js'
 
 export interface CozeClientOptions {
   baseURL: string
   token: string
   requestTimeoutMs: number
+  /** Transport of streaming calls: undici (default) or axios's http adapter (the benchmark's before/after). */
+  streamTransport?: 'undici' | 'http'
 }
 
 export interface CozeClient {
@@ -32,6 +37,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
   const httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
   const httpsAgent = new https.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
   const instance = axios.create()
+  const streams = createUndiciAdapter(axios.getAdapter('http'))
   const report = (res: AxiosResponse | undefined) => {
     const cb = (res?.config as { onLogid?: (l: string) => void } | undefined)?.onLogid
     const logid = res?.headers?.['x-tt-logid']
@@ -46,7 +52,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
     token: opts.token,
     axiosInstance: instance,
     axiosOptions: {
-      adapter: 'http',
+      adapter: opts.streamTransport === 'http' ? 'http' : streams.adapter,
       httpAgent,
       httpsAgent,
       maxBodyLength: Infinity,
@@ -66,6 +72,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
     close () {
       httpAgent.destroy()
       httpsAgent.destroy()
+      void streams.close()
     }
   }
 }

@@ -1,0 +1,20 @@
+// The Coze emulator in its own process, for the benchmark (its CPU and memory never
+// count in the gateway's). EMULATOR_TOKEN; prints {"ready":true,"url":…,"token":…}.
+import { startEmulator } from '../src/emulator/index.js'
+
+const emu = await startEmulator({
+  port: Number(process.env.EMULATOR_PORT ?? 0),
+  tokens: process.env.EMULATOR_TOKEN ? [process.env.EMULATOR_TOKEN] : undefined,
+  // a 10 MB upload per round: keep a few, not every one
+  maxFileBytes: 32 * 1024 * 1024
+})
+console.log(JSON.stringify({ ready: true, url: emu.url, token: emu.token }))
+
+let stopping = false
+const stop = (): void => {
+  if (stopping) return
+  stopping = true
+  void emu.close().then(() => process.exit(0))
+}
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)

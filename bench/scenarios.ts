@@ -1,0 +1,437 @@
+// The five scenarios of issue 6. Each measures the gateway side by side with a
+// reference in the same run, round after round (the order rotates each round), and
+// returns its markdown, its raw figures and its targets.
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { cpuMs, freePort, runClient, spawnNode, waitForStatus, withRssSampling, ROOT } from './lib/proc.js'
+import { fmt, fmtSpread, MB, percentile, spread, sum, type Spread } from './lib/stats.js'
+import { table, type Params, type Section, type TargetResult } from './lib/report.js'
+import {
+  auth, cozeBody, EXPECTED_DELTAS, gatewayBody, gatewayEnv, SHORT_DELTAS, SHORT_QUESTION, startGateway,
+  type Emu, type GatewayEntry, type Server
+} from './lib/stack.js'
+import type { LoadInput, LoadResult } from './clients/load.js'
+import type { SeqInput, SeqResult, SeqTargetResult } from './clients/sequential.js'
+import type { StreamsInput, StreamsResult } from './clients/streams.js'
+import type { UploadInput, UploadResult } from './clients/upload.js'
+import type { Target } from './clients/exchange.js'
+import { summarize, summaryMarkdown } from './cpuprofile-summary.js'
+
+export interface Ctx {
+  p: Params
+  emu: Emu
+  gateway: Server
+  proxy: Server
+  sdk: Server
+  /** the gateway with streams on axios's http adapter (before the undici adapter), for same-run before/after */
+  before?: Server | undefined
+  entry: GatewayEntry
+  log: (msg: string) => void
+}
+
+const rotate = <T>(xs: T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.length]!)
+const ms = (s: Spread, d = 2) => fmtSpread(s, d, ' ms')
+const MAX_REQUESTS = 1_000_000
+
+// ---------------------------------------------------------------- scenario 1
+
+interface LoadSetup { key: string, label: string, url: string, body: string, headers?: Record<string, string>, pid: number }
+
+async function load (s: LoadSetup, connections: number, durationS: number): Promise<LoadResult & { cpuUsPerReq: number }> {
+  const cpu0 = cpuMs(s.pid)
+  const input: LoadInput = { url: s.url, body: s.body, headers: s.headers ?? {}, connections, durationS, maxRequests: MAX_REQUESTS }
+  const r = await runClient<LoadResult>('autocannon', 'bench/clients/load.ts', input, { timeoutMs: durationS * 1000 + 30_000 })
+  const cpu = cpuMs(s.pid) - cpu0
+  return { ...r, cpuUsPerReq: r.requests > 0 ? (cpu * 1000) / r.requests : NaN }
+}
+
+export const BEFORE_LABEL = 'gateway, streams on axios\'s http adapter (before)'
+
+export function setups1 (ctx: Ctx): LoadSetup[] {
+  const { emu, proxy, sdk, gateway, before } = ctx
+  return [
+    { key: 'emulator', label: 'Coze emulator alone (no proxy)', url: `${emu.url}/v3/chat`, body: cozeBody(), headers: auth(emu), pid: emu.proc.pid },
+    { key: 'proxy', label: 'minimal proxy (`bench/minimal-proxy.ts`)', url: `${proxy.url}/v3/chat`, body: cozeBody(), pid: proxy.proc.pid },
+    { key: 'sdk', label: 'SDK direct (`bench/sdk-direct.ts`)', url: `${sdk.url}/`, body: cozeBody(), pid: sdk.proc.pid },
+    { key: 'gateway', label: '**gateway** `POST /api/v1/chat`', url: `${gateway.url}/api/v1/chat`, body: gatewayBody(false), pid: gateway.proc.pid },
+    ...(before ? [{ key: 'before', label: BEFORE_LABEL, url: `${before.url}/api/v1/chat`, body: gatewayBody(false), pid: before.proc.pid }] : [])
+  ]
+}
+
+export async function scenario1 (ctx: Ctx): Promise<Section> {
+  const { p, emu } = ctx
+  const setups = setups1(ctx)
+  if (p.warmupS > 0) for (const s of setups) await load(s, p.connections, p.warmupS)
+
+  const perRound: Array<Record<string, LoadResult & { cpuUsPerReq: number, emuCpuUsPerReq: number }>> = []
+  const latency: SeqResult[] = []
+  const seqTargets: Target[] = [
+    { name: 'direct', url: `${emu.url}/v3/chat`, body: cozeBody(), headers: auth(emu), format: 'coze-sse' },
+    { name: 'proxy', url: `${ctx.proxy.url}/v3/chat`, body: cozeBody(), format: 'coze-sse' },
+    { name: 'sdk', url: `${ctx.sdk.url}/`, body: cozeBody(), format: 'json' },
+    { name: 'gateway', url: `${ctx.gateway.url}/api/v1/chat`, body: gatewayBody(false), format: 'json' },
+    ...(ctx.before ? [{ name: 'before', url: `${ctx.before.url}/api/v1/chat`, body: gatewayBody(false), format: 'json' as const }] : [])
+  ]
+  for (let r = 0; r < p.rounds; r++) {
+    ctx.log(`scenario 1 round ${r + 1}/${p.rounds}: throughput`)
+    const round: (typeof perRound)[number] = {}
+    for (const s of rotate(setups, r)) {
+      const e0 = cpuMs(emu.proc.pid)
+      const res = await load(s, p.connections, p.loadS)
+      const emuCpu = cpuMs(emu.proc.pid) - e0
+      round[s.key] = { ...res, emuCpuUsPerReq: res.requests > 0 ? (emuCpu * 1000) / res.requests : NaN }
+    }
+    perRound.push(round)
+    ctx.log(`scenario 1 round ${r + 1}/${p.rounds}: latency at concurrency 1`)
+    const input: SeqInput = { targets: rotate(seqTargets, r), iterations: p.latencyIters, warmup: Math.min(20, p.latencyIters) }
+    latency.push(await runClient<SeqResult>('latency', 'bench/clients/sequential.ts', input, { timeoutMs: 300_000 }))
+  }
+
+  const col = (key: string, f: (x: LoadResult & { cpuUsPerReq: number, emuCpuUsPerReq: number }) => number) => spread(perRound.map((r) => f(r[key]!)))
+  const ratio = (a: string, b: string) => spread(perRound.map((r) => r[a]!.rps / r[b]!.rps))
+  const gwVsProxy = ratio('gateway', 'proxy')
+  const rows = setups.map((s) => [
+    s.label,
+    fmtSpread(col(s.key, (x) => x.rps), 0),
+    s.key === 'proxy' ? '1.00' : fmtSpread(ratio(s.key, 'proxy'), 2),
+    fmtSpread(col(s.key, (x) => x.cpuUsPerReq), 0),
+    s.key === 'emulator' ? '–' : fmtSpread(col(s.key, (x) => x.emuCpuUsPerReq), 0),
+    fmtSpread(col(s.key, (x) => x.p99Ms), 0),
+    String(sum(perRound.map((r) => r[s.key]!.errors + r[s.key]!.non2xx + r[s.key]!.timeouts)))
+  ])
+
+  const lat = (name: string, f: (t: SeqTargetResult) => number) => spread(latency.map((round) => f(round.find((t) => t.name === name)!)))
+  const added = (name: string, q: number) => spread(latency.map((round) => {
+    const t = round.find((x) => x.name === name)!
+    const d = round.find((x) => x.name === 'direct')!
+    return percentile(t.totalMs, q) - percentile(d.totalMs, q)
+  }))
+  const latNames: Array<[string, string]> = [['direct', 'client → emulator directly'], ['proxy', 'through the minimal proxy'], ['sdk', 'through SDK direct'], ['gateway', '**through the gateway**'], ...(ctx.before ? [['before', `through the ${BEFORE_LABEL}`] as [string, string]] : [])]
+  const latErrors = sum(latency.flatMap((round) => round.map((t) => t.errors)))
+  const latRows = latNames.map(([n, label]) => [
+    label,
+    ms(lat(n, (t) => percentile(t.totalMs, 50)), 2),
+    ms(lat(n, (t) => percentile(t.totalMs, 99)), 2),
+    n === 'direct' ? '–' : ms(added(n, 50), 2),
+    n === 'direct' ? '–' : ms(added(n, 99), 2)
+  ])
+  const addedP50 = added('gateway', 50)
+
+  const targets: TargetResult[] = [
+    { scenario: 1, target: 'gateway ≥ 0.8× the minimal proxy\'s throughput', measured: `${fmtSpread(gwVsProxy, 2)}×`, pass: gwVsProxy.median >= 0.8 },
+    { scenario: 1, target: 'added P50 latency ≤ 1 ms (concurrency 1)', measured: ms(addedP50, 2), pass: addedP50.median <= 1 }
+  ]
+  const profiling: string[] = []
+  if (ctx.before) {
+    const cpuRatio = spread(perRound.map((r) => r.gateway!.cpuUsPerReq / r.before!.cpuUsPerReq))
+    profiling.push(table(['figure (scenario 1, this run)', 'before: streams on axios http', 'after: streams on undici', 'after / before'], [
+      ['gateway CPU per request', fmtSpread(col('before', (x) => x.cpuUsPerReq), 0, ' µs'), fmtSpread(col('gateway', (x) => x.cpuUsPerReq), 0, ' µs'), `${fmtSpread(cpuRatio, 2)}×`],
+      ['req/s', fmtSpread(col('before', (x) => x.rps), 0), fmtSpread(col('gateway', (x) => x.rps), 0), `${fmtSpread(ratio('gateway', 'before'), 2)}×`],
+      ['req/s × minimal proxy', fmtSpread(ratio('before', 'proxy'), 2), fmtSpread(gwVsProxy, 2), '–'],
+      ['added P50 latency, concurrency 1', ms(added('before', 50), 2), ms(addedP50, 2), '–'],
+      ['added P99 latency, concurrency 1', ms(added('before', 99), 2), ms(added('gateway', 99), 2), '–']
+    ]))
+  }
+  return {
+    scenario: 1,
+    title: 'Non-stream chat',
+    profiling,
+    body: [
+      `Every setup answers the same chat turn from the same emulator process (the default bot, ${EXPECTED_DELTAS} deltas streamed from \`/v3/chat\`). ` +
+      `autocannon, in its own process, keeps ${p.connections} connections busy for ${p.loadS} s per setup per round; the setups run one after another, in a rotated order each round. ` +
+      'The gateway answers `POST /api/v1/chat` (it streams from the emulator through the SDK and aggregates the answer into the JSON envelope); ' +
+      'the minimal proxy forwards the raw `/v3/chat` call and pipes the SSE bytes back; SDK direct is a bare `node:http` server that calls the SDK\'s `chat.stream` with the gateway\'s own client (`createCozeClient`) and answers the concatenated text. ' +
+      'CPU per request is the process\'s user+system time (from `/proc/<pid>/stat`) over the requests it served: the figure the shared machine disturbs least.',
+      table(['setup', 'req/s', '× minimal proxy', 'server CPU µs/req', 'emulator CPU µs/req', 'P99 ms (autocannon)', 'errors'], rows),
+      `Added latency at concurrency 1: ${p.latencyIters} requests per path per round, the ${latNames.length} paths interleaved request by request (so they share the same noise); time from sending the request to the last byte of the answer.`,
+      table(['path', 'P50', 'P99', 'added P50 vs direct', 'added P99 vs direct'], latRows),
+      `Errors at concurrency 1: ${latErrors}.`
+    ],
+    targets,
+    raw: { perRound, latency: latency.map((round) => round.map((t) => ({ name: t.name, p50: percentile(t.totalMs, 50), p99: percentile(t.totalMs, 99), n: t.totalMs.length, errors: t.errors, firstError: t.firstError }))) }
+  }
+}
+
+/** Runs the gateway setup of scenario 1 against a gateway started with --cpu-prof, and summarises the profile. */
+export async function profileGateway (ctx: Ctx, seconds: number): Promise<{ markdown: string, file: string }> {
+  const dir = path.join(ROOT, 'bench/.profiles')
+  mkdirSync(dir, { recursive: true })
+  const before = new Set(readdirSync(dir))
+  const gw = await startGateway(ctx.emu, ctx.entry, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
+  try {
+    const s = setups1({ ...ctx, gateway: gw }).find((x) => x.key === 'gateway')!
+    await load(s, ctx.p.connections, Math.max(1, ctx.p.warmupS))
+    const r = await load(s, ctx.p.connections, seconds)
+    ctx.log(`profiled gateway: ${fmt(r.rps, 0)} req/s`)
+  } finally {
+    await gw.proc.stop(10_000)
+  }
+  const created = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+  if (created.length === 0) throw new Error('the profiled gateway wrote no .cpuprofile')
+  const file = path.join(dir, created.sort((a, b) => statSync(path.join(dir, b)).mtimeMs - statSync(path.join(dir, a)).mtimeMs)[0]!)
+  return { markdown: summaryMarkdown(summarize(file, 25)), file }
+}
+
+// ---------------------------------------------------------------- scenario 2
+
+export async function scenario2 (ctx: Ctx): Promise<Section> {
+  const { p, emu, gateway } = ctx
+  const slowBot = `bot-slow-${p.slowBotMs}`
+  const fast: Target[] = [
+    { name: 'direct', url: `${emu.url}/v3/chat`, body: cozeBody(), headers: auth(emu), format: 'coze-sse' },
+    { name: 'gateway', url: `${gateway.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' },
+    ...(ctx.before ? [{ name: 'before', url: `${ctx.before.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' as const }] : [])
+  ]
+  const slow: Target[] = [
+    { name: 'direct', url: `${emu.url}/v3/chat`, body: cozeBody(slowBot), headers: auth(emu), format: 'coze-sse' },
+    { name: 'gateway', url: `${gateway.url}/api/v1/chat`, body: gatewayBody(true, slowBot), format: 'gateway-sse' }
+  ]
+  const fastRounds: SeqResult[] = []
+  const slowRounds: SeqResult[] = []
+  for (let r = 0; r < p.rounds; r++) {
+    ctx.log(`scenario 2 round ${r + 1}/${p.rounds}`)
+    fastRounds.push(await runClient<SeqResult>('first-delta', 'bench/clients/sequential.ts', { targets: rotate(fast, r), iterations: p.ttfdIters, warmup: Math.min(20, p.ttfdIters) } satisfies SeqInput, { timeoutMs: 300_000 }))
+    slowRounds.push(await runClient<SeqResult>('paced', 'bench/clients/sequential.ts', { targets: rotate(slow, r), iterations: p.slowIters, warmup: 1 } satisfies SeqInput, { timeoutMs: 300_000 }))
+  }
+  const get = (round: SeqResult, name: string) => round.find((t) => t.name === name)!
+  const per = (rounds: SeqResult[], name: string, f: (t: SeqTargetResult) => number) => spread(rounds.map((round) => f(get(round, name))))
+  const diff = (rounds: SeqResult[], f: (t: SeqTargetResult) => number, name = 'gateway') => spread(rounds.map((round) => f(get(round, name)) - f(get(round, 'direct'))))
+
+  const ttfd50 = (t: SeqTargetResult) => percentile(t.firstDeltaMs, 50)
+  const ttfd99 = (t: SeqTargetResult) => percentile(t.firstDeltaMs, 99)
+  const gap50 = (t: SeqTargetResult) => percentile(t.gapsMs, 50)
+  const gap99 = (t: SeqTargetResult) => percentile(t.gapsMs, 99)
+  // The mean gap: (last delta − first delta) / (deltas − 1), over every answer; any per-delta cost accumulates in it.
+  const spreadPerDelta = (t: SeqTargetResult) => sum(t.gapsMs) / Math.max(1, t.gapsMs.length)
+  const addedTtfd = diff(fastRounds, ttfd50)
+
+  const all = [...fastRounds, ...slowRounds]
+  const gwAnswers = sum(all.map((round) => get(round, 'gateway').deltasPerAnswer.length))
+  const framesOut = sum(all.map((round) => sum(get(round, 'gateway').deltasPerAnswer)))
+  const directPerAnswer = new Set(all.flatMap((round) => get(round, 'direct').deltasPerAnswer))
+  const deltasIn = gwAnswers * EXPECTED_DELTAS
+  const everyAnswerWhole = all.every((round) => get(round, 'gateway').deltasPerAnswer.every((n) => n === EXPECTED_DELTAS))
+  const multiReadsGw = sum(slowRounds.map((round) => get(round, 'gateway').multiDeltaReads))
+  const multiReadsDirect = sum(slowRounds.map((round) => get(round, 'direct').multiDeltaReads))
+  const errors = sum(all.flatMap((round) => round.map((t) => t.errors)))
+  const profiling = ctx.before
+    ? [table(['figure (scenario 2, this run)', 'before: streams on axios http', 'after: streams on undici'], [
+        ['added time to first delta, P50', ms(diff(fastRounds, ttfd50, 'before')), ms(addedTtfd)],
+        ['added time to first delta, P99', ms(diff(fastRounds, ttfd99, 'before')), ms(diff(fastRounds, ttfd99))]
+      ])]
+    : []
+  const noCoalescing = everyAnswerWhole && framesOut === deltasIn && directPerAnswer.size === 1 && directPerAnswer.has(EXPECTED_DELTAS) && multiReadsGw === 0
+
+  const targets: TargetResult[] = [
+    { scenario: 2, target: 'time to first delta adds ≤ 2 ms', measured: ms(addedTtfd, 2), pass: addedTtfd.median <= 2 },
+    { scenario: 2, target: 'no coalescing (frames out = deltas in)', measured: `${framesOut} frames out / ${deltasIn} deltas in; ${multiReadsGw} paced reads carried > 1 delta`, pass: noCoalescing && errors === 0 }
+  ]
+  return {
+    scenario: 2,
+    title: 'Streaming',
+    profiling,
+    body: [
+      `A raw \`node:http\` client (its own process) reads the SSE stream and stamps each frame on arrival. The direct path and the gateway (\`"stream": true\`) are interleaved request by request. ` +
+      `Time to first delta: ${p.ttfdIters} answers per path per round from the default bot (no pacing). ` +
+      `Per-delta cost: ${p.slowIters} answers per path per round from \`${slowBot}\` (${p.slowBotMs} ms before each delta), comparing the gaps between consecutive delta frames.`,
+      table(['figure', 'direct', 'gateway', 'added by the gateway'], [
+        ['time to first delta, P50', ms(per(fastRounds, 'direct', ttfd50)), ms(per(fastRounds, 'gateway', ttfd50)), ms(addedTtfd)],
+        ['time to first delta, P99', ms(per(fastRounds, 'direct', ttfd99)), ms(per(fastRounds, 'gateway', ttfd99)), ms(diff(fastRounds, ttfd99))],
+        [`gap between deltas (${slowBot}), P50`, ms(per(slowRounds, 'direct', gap50)), ms(per(slowRounds, 'gateway', gap50)), ms(diff(slowRounds, gap50))],
+        [`gap between deltas (${slowBot}), P99`, ms(per(slowRounds, 'direct', gap99)), ms(per(slowRounds, 'gateway', gap99)), ms(diff(slowRounds, gap99))],
+        [`mean gap between deltas (${slowBot})`, ms(per(slowRounds, 'direct', spreadPerDelta), 3), ms(per(slowRounds, 'gateway', spreadPerDelta), 3), ms(diff(slowRounds, spreadPerDelta), 3)]
+      ]),
+      'No coalescing, counted: ' + table(['count', 'value'], [
+        ['gateway answers', String(gwAnswers)],
+        ['deltas per answer sent by the emulator (seen directly)', [...directPerAnswer].join(', ')],
+        ['deltas in (answers × deltas per answer)', String(deltasIn)],
+        ['`message_delta` frames out of the gateway', String(framesOut)],
+        ['gateway answers with exactly one frame per delta', everyAnswerWhole ? 'all' : 'NOT all'],
+        [`reads carrying more than one delta, paced bot (gateway / direct)`, `${multiReadsGw} / ${multiReadsDirect}`],
+        ['errors', String(errors)]
+      ]).replace(/^/, '\n\n')
+    ],
+    targets,
+    raw: {
+      fast: fastRounds.map((round) => round.map((t) => ({ name: t.name, ttfdP50: ttfd50(t), ttfdP99: ttfd99(t), n: t.firstDeltaMs.length, errors: t.errors, firstError: t.firstError }))),
+      slow: slowRounds.map((round) => round.map((t) => ({ name: t.name, gapP50: gap50(t), gapP99: gap99(t), meanGap: spreadPerDelta(t), multiDeltaReads: t.multiDeltaReads, errors: t.errors }))),
+      framesOut, deltasIn, multiReadsGw, multiReadsDirect
+    }
+  }
+}
+
+// ---------------------------------------------------------------- scenario 3
+
+export async function scenario3 (ctx: Ctx): Promise<Section> {
+  const { p, emu } = ctx
+  const bot = `bot-slow-${p.streamBotMs}`
+  const results: Record<number, Array<StreamsResult & { baseline: number, peak: number, peakSampled: number }>> = {}
+  for (const n of p.streamCounts) {
+    results[n] = []
+    for (let r = 0; r < p.rounds; r++) {
+      ctx.log(`scenario 3: ${n} streams, round ${r + 1}/${p.rounds}`)
+      const gw = await startGateway(emu, ctx.entry)
+      try {
+        // one short stream first, so the baseline is a gateway that has served a chat
+        await runClient<SeqResult>('warm', 'bench/clients/sequential.ts', { targets: [{ name: 'gateway', url: `${gw.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' }], iterations: 1, warmup: 0 } satisfies SeqInput)
+        const input: StreamsInput = {
+          target: { name: 'gateway', url: `${gw.url}/api/v1/chat`, body: gatewayBody(true, bot, SHORT_QUESTION), format: 'gateway-sse' },
+          streams: n,
+          expectedDeltas: SHORT_DELTAS,
+          batch: 20,
+          batchEveryMs: 100,
+          timeoutMs: 60_000
+        }
+        const s = await withRssSampling(gw.proc.pid, () => runClient<StreamsResult>('streams', 'bench/clients/streams.ts', input, { manyFiles: true, timeoutMs: 180_000 }))
+        const peak = s.hwmReset ? Math.max(s.peakHwm, s.peakSampled) : s.peakSampled
+        results[n]!.push({ ...s.result, baseline: s.baseline, peak, peakSampled: s.peakSampled })
+      } finally {
+        await gw.proc.stop()
+      }
+    }
+  }
+  const rows = p.streamCounts.map((n) => {
+    const rs = results[n]!
+    return [
+      String(n),
+      String(sum(rs.map((x) => x.errors))),
+      fmtSpread(spread(rs.map((x) => x.maxOpen)), 0),
+      fmtSpread(spread(rs.map((x) => x.baseline / MB)), 0, ' MB'),
+      fmtSpread(spread(rs.map((x) => x.peak / MB)), 0, ' MB'),
+      fmtSpread(spread(rs.map((x) => (x.peak - x.baseline) / n / 1024)), 1, ' KB'),
+      fmtSpread(spread(rs.map((x) => x.allOpenMs / 1000)), 1, ' s'),
+      fmtSpread(spread(rs.map((x) => x.openRate)), 0, '/s'),
+      fmtSpread(spread(rs.map((x) => x.totalMs / 1000)), 1, ' s')
+    ]
+  })
+  const nMax = Math.max(...p.streamCounts)
+  const big = results[nMax]!
+  const errs = sum(big.map((x) => x.errors))
+  const peak = spread(big.map((x) => x.peak / MB))
+  const kinds: Record<string, number> = {}
+  for (const rs of Object.values(results)) for (const x of rs) for (const [k, v] of Object.entries(x.errorKinds)) kinds[k] = (kinds[k] ?? 0) + v
+  const allOverlapped = big.every((x) => x.maxOpen === nMax)
+  return {
+    scenario: 3,
+    title: 'Many open streams',
+    body: [
+      `A fresh gateway process per round, warmed by one chat; then one client process (its own) opens N SSE chats to \`${bot}\` ` +
+      `("${SHORT_QUESTION}": ${SHORT_DELTAS} deltas, ${p.streamBotMs} ms apart, so every stream lives ≈ ${fmt((SHORT_DELTAS * p.streamBotMs) / 1000, 1)} s, mostly quiet, as a chat waiting on a model is), 20 every 100 ms. A stream counts as open from its first bytes (the gateway's SSE headers leave with the first frame) to its end. ` +
+      'A stream counts as good only if it answers 200, relays every delta, then `chat_completed` and `end`. ' +
+      'Peak RSS is the gateway process\'s `VmHWM` (reset through `/proc/<pid>/clear_refs` before the load) and `VmRSS` polled every 20 ms, whichever is higher; RSS per stream is (peak − baseline) / N.',
+      table(['streams', 'errors', 'open at once (max)', 'baseline RSS', 'peak RSS', 'RSS per stream', 'all open after', 'opened', 'run time'], rows),
+      Object.keys(kinds).length ? `Error kinds: ${Object.entries(kinds).map(([k, v]) => `${k} × ${v}`).join(', ')}.` : 'No stream failed.'
+    ],
+    targets: [{
+      scenario: 3,
+      target: `${nMax.toLocaleString('en-US')} concurrent streams, 0 errors, ≤ 300 MB peak RSS`,
+      measured: `${errs} errors, peak ${fmtSpread(peak, 0, ' MB')}${allOverlapped ? '' : ' (not all open at once)'}`,
+      pass: errs === 0 && peak.max <= 300 && allOverlapped
+    }],
+    raw: results
+  }
+}
+
+// ---------------------------------------------------------------- scenario 4
+
+export async function scenario4 (ctx: Ctx): Promise<Section> {
+  const { p, emu } = ctx
+  const gw = await startGateway(emu, ctx.entry)
+  const rounds: Array<{ results: UploadResult[], baseline: number, peak: number }> = []
+  try {
+    // warm-up: load multipart, form-data and the upload path once
+    await runClient<UploadResult[]>('upload-warm', 'bench/clients/upload.ts', { targets: [{ name: 'gateway', url: `${gw.url}/api/v1/upload` }], bytes: 64 * 1024 } satisfies UploadInput)
+    const targets = [
+      { name: 'direct', url: `${emu.url}/v1/files/upload`, headers: auth(emu) },
+      { name: 'gateway', url: `${gw.url}/api/v1/upload` }
+    ]
+    for (let r = 0; r < p.rounds; r++) {
+      ctx.log(`scenario 4 round ${r + 1}/${p.rounds}`)
+      const s = await withRssSampling(gw.proc.pid, () => runClient<UploadResult[]>('upload', 'bench/clients/upload.ts', { targets: rotate(targets, r), bytes: p.uploadBytes } satisfies UploadInput, { timeoutMs: 120_000 }), 5)
+      rounds.push({ results: s.result, baseline: s.baseline, peak: s.hwmReset ? Math.max(s.peakHwm, s.peakSampled) : s.peakSampled })
+    }
+  } finally {
+    await gw.proc.stop()
+  }
+  const get = (rr: UploadResult[], name: string) => rr.find((x) => x.name === name)!
+  const mbps = (x: UploadResult) => (p.uploadBytes / MB) / (x.ms / 1000)
+  const growth = spread(rounds.map((r) => (r.peak - r.baseline) / p.uploadBytes))
+  const errors = rounds.flatMap((r) => r.results.filter((x) => x.status !== 200 || x.storedBytes !== p.uploadBytes))
+  const size = p.uploadBytes >= MB ? `${fmt(p.uploadBytes / MB, 0)} MiB` : `${fmt(p.uploadBytes / 1024, 0)} KiB`
+  return {
+    scenario: 4,
+    title: 'Upload',
+    body: [
+      `A ${size} file of random bytes, sent as multipart in 64 KB writes by a client process, to the gateway (\`POST /api/v1/upload\`, streamed on to Coze through the SDK) and directly to the emulator (\`/v1/files/upload\`), in turn. ` +
+      'A fresh gateway, warmed by one small upload. The RSS growth is the gateway process\'s peak RSS during the round (`VmHWM` after a reset, and `VmRSS` polled every 5 ms) minus its RSS before.',
+      table(['figure', 'direct to the emulator', 'through the gateway', 'ratio'], [
+        ['upload time', ms(spread(rounds.map((r) => get(r.results, 'direct').ms)), 0), ms(spread(rounds.map((r) => get(r.results, 'gateway').ms)), 0), `${fmtSpread(spread(rounds.map((r) => get(r.results, 'gateway').ms / get(r.results, 'direct').ms)), 2)}× the time`],
+        ['throughput', fmtSpread(spread(rounds.map((r) => mbps(get(r.results, 'direct')))), 0, ' MiB/s'), fmtSpread(spread(rounds.map((r) => mbps(get(r.results, 'gateway')))), 0, ' MiB/s'), `${fmtSpread(spread(rounds.map((r) => mbps(get(r.results, 'gateway')) / mbps(get(r.results, 'direct')))), 2)}×`],
+        ['gateway RSS before → peak', '–', fmtSpread(spread(rounds.map((r) => r.baseline / MB)), 0, ' MB') + ' → ' + fmtSpread(spread(rounds.map((r) => r.peak / MB)), 0, ' MB'), '–'],
+        ['gateway peak RSS growth', '–', fmtSpread(spread(rounds.map((r) => (r.peak - r.baseline) / MB)), 1, ' MB'), `${fmtSpread(growth, 2)}× the file`]
+      ]),
+      errors.length ? `Failed uploads: ${errors.map((e) => `${e.name}: ${e.status} ${e.error ?? `stored ${e.storedBytes} bytes`}`).join('; ')}.` : 'Every upload answered 200 with the full byte count stored.'
+    ],
+    targets: [{ scenario: 4, target: 'peak RSS growth ≤ 2× the file size', measured: `${fmtSpread(growth, 2)}× (${size})`, pass: growth.max <= 2 && errors.length === 0 }],
+    raw: rounds
+  }
+}
+
+// ---------------------------------------------------------------- scenario 5
+
+const BARE = "require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')"
+
+export async function scenario5 (ctx: Ctx): Promise<Section> {
+  const { p, emu } = ctx
+  const gwMs: number[] = []
+  const bareMs: number[] = []
+  const script = path.join(ROOT, ctx.entry.script)
+  if (!existsSync(script)) throw new Error(`${ctx.entry.script} is missing: run npm run build`)
+  const runs = Math.max(p.coldStarts, p.rounds)
+  for (let r = 0; r < runs; r++) {
+    ctx.log(`scenario 5 run ${r + 1}/${runs}`)
+    for (const which of r % 2 ? ['bare', 'gateway'] : ['gateway', 'bare']) {
+      const port = await freePort()
+      const t0 = performance.now()
+      const proc = which === 'gateway'
+        ? spawnNode('cold-gateway', script, [], { ts: ctx.entry.ts, env: gatewayEnv(emu, port) })
+        : spawnNode('cold-bare', '-e', [BARE], { env: { PORT: String(port) } })
+      try {
+        await waitForStatus(`http://127.0.0.1:${port}${which === 'gateway' ? '/health' : '/'}`, 200, 30_000, 2)
+        const t = performance.now() - t0
+        if (which === 'gateway') gwMs.push(t)
+        else bareMs.push(t)
+      } finally {
+        await proc.stop()
+      }
+    }
+  }
+  const gw = spread(gwMs)
+  const bare = spread(bareMs)
+  const ratio = spread(gwMs.map((g, i) => g / bareMs[i]!))
+  const entry = ctx.entry.ts ? `tsx ${ctx.entry.script} (smoke run: sources, not dist/)` : `node ${ctx.entry.script}`
+  return {
+    scenario: 5,
+    title: 'Cold start',
+    body: [
+      `From \`spawn()\` to the first \`200\` on \`GET /health\` (polled every 2 ms), \`${entry}\`, ${runs} runs, ` +
+      'alternating with a bare `node:http` hello-world process started the same way (the floor: Node\'s own start-up).',
+      table(['process', 'spawn → first 200', 'ratio'], [
+        ['bare `node:http` server', ms(bare, 0), '1.00'],
+        ['**gateway**', ms(gw, 0), `${fmtSpread(ratio, 2)}×`]
+      ])
+    ],
+    targets: [{ scenario: 5, target: 'cold start ≤ 1 s', measured: ms(gw, 0), pass: gw.median <= 1000 }],
+    raw: { gatewayMs: gwMs, bareMs }
+  }
+}
+
+/** Removes profiles older than the newest few, so bench/.profiles does not grow forever. */
+export function pruneProfiles (keep = 4): void {
+  const dir = path.join(ROOT, 'bench/.profiles')
+  if (!existsSync(dir)) return
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(path.join(dir, b)).mtimeMs - statSync(path.join(dir, a)).mtimeMs)
+  for (const f of files.slice(keep)) rmSync(path.join(dir, f))
+}
+

@@ -1,0 +1,47 @@
+// Keeps bench/ from rotting: runs every scenario of `npm run bench` with tiny counts
+// (`--smoke`: the sources through tsx, no build) and checks the report it writes.
+// The figures of a smoke run mean nothing; only that each scenario ran, and the
+// functional checks (no failed streams, no coalesced deltas, whole uploads), are asserted.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+
+describe('npm run bench -- --smoke', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('runs all five scenarios and writes a report with every target, PASS or FAIL', async () => {
+    const out = path.join(dir, 'BENCHMARKS.md')
+    const json = path.join(dir, 'bench.json')
+    const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out, '--json', json], { cwd: ROOT, timeout: 150_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })
+      })
+    })
+    expect(code, stderr.slice(-3000)).toBe(0)
+
+    const md = readFileSync(out, 'utf8')
+    for (const h of ['## Machine', '## Targets', '## 1. Non-stream chat', '## 2. Streaming', '## 3. Many open streams', '## 4. Upload', '## 5. Cold start', '## Profiling']) {
+      expect(md).toContain(h)
+    }
+    expect(md).toMatch(/\| cores \| \d+ \|/)
+    expect(md).toContain(`| Node | ${process.version} |`)
+
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { sections: Array<{ scenario: number, targets: Array<{ target: string, measured: string, pass: boolean }> }> }
+    const targets = report.sections.flatMap((s) => s.targets.map((t) => ({ ...t, scenario: s.scenario })))
+    expect(targets.map((t) => t.scenario)).toEqual([1, 1, 2, 2, 3, 4, 5])
+    for (const t of targets) {
+      expect(t.measured, t.target).not.toMatch(/n\/a|NaN/)
+      expect(stdout).toContain(`[${t.scenario}] ${t.target}`)
+    }
+    // Functional, not speed: these hold at any load.
+    const byName = (s: string) => targets.find((t) => t.target.includes(s))!
+    expect(byName('no coalescing').pass, byName('no coalescing').measured).toBe(true)
+    expect(byName('concurrent streams').measured).toMatch(/^0 errors/)
+    expect(md).toContain('Every upload answered 200 with the full byte count stored.')
+  }, 180_000)
+})
