@@ -16,6 +16,7 @@ import swagger from './plugins/swagger.js'
 import { UpstreamHealth } from './upstream-health.js'
 import { registerRoutes } from './routes/index.js'
 import { createSessions, type SessionService } from './sessions/index.js'
+import { cachingSerializerFactory } from './serializer-cache.js'
 
 export interface AppDeps {
   /** A prebuilt Coze client (tests); by default one is built from the config. */
@@ -56,7 +57,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       const h = req.headers['x-request-id']
       return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID()
     },
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true } }
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true } },
+    // one serializer per distinct response schema, not per route × status (cold start)
+    schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() } }
   }
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>()
   // JSON (and multipart on /api/v1/upload) only: anything else is a 415, not a 400.
