@@ -9,7 +9,7 @@ import { toGatewayError } from '../coze/errors.js'
 import { CancelBodySchema, CancelResponses, ToolOutputsBodySchema, ToolOutputsResponses } from '../schemas/chat-actions.js'
 import { SSE_FRAMES_DOC } from '../schemas/chat.js'
 import { clientAbortSignal } from '../client-abort.js'
-import { apiWire, streamLimits } from './chat.js'
+import { apiWire, chatEnvelope, streamLimits } from './chat.js'
 import { relaySse } from './sse-relay.js'
 
 const now = () => new Date().toISOString()
@@ -47,21 +47,7 @@ const chatActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { 'x-coze-conversation-id': conversationId, 'x-coze-chat-id': chatId })
     }
     const r = await aggregateChat(app.upstream.track(streamToolOutputs(app.coze, turn, { ...limits, signal: clientAbortSignal(reply), onLogid })))
-    const data = {
-      status: r.status,
-      content: r.content,
-      conversation_id: r.conversation_id,
-      chat_id: r.chat_id,
-      usage: r.usage,
-      timestamp: now(),
-      ...(r.reasoning_content ? { reasoning_content: r.reasoning_content } : {}),
-      ...(r.follow_ups ? { follow_ups: r.follow_ups } : {}),
-      ...(r.tool_calls ? { tool_calls: r.tool_calls } : {})
-    }
-    const message = r.status === 'requires_action'
-      ? 'Action required: run the tool calls, then POST /api/v1/chat/tool-outputs'
-      : 'Chat completed successfully'
-    return ok(message, data, { conversation_id: r.conversation_id })
+    return chatEnvelope(r, {})
   })
 
   app.post('/api/v1/chat/cancel', {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { badRequest } from '../errors.js'
 import type { Config } from '../config.js'
-import { aggregateChat, streamChat, type ChatEvent, type ChatTurn } from '../coze/chat.js'
+import { aggregateChat, streamChat, type ChatEvent, type ChatResult, type ChatTurn } from '../coze/chat.js'
 import { toCozeMessages, type GatewayMessage } from '../coze/messages.js'
 import { ChatBodySchema, ChatResponses, type ChatBody } from '../schemas/chat.js'
 import { clientAbortSignal } from '../client-abort.js'
@@ -101,24 +101,27 @@ export async function answerChat (
   }
   const signal = clientAbortSignal(reply)
   const r = await aggregateChat(events(signal))
-  const data = {
+  return reply.send(chatEnvelope(r, { bot_id: turn.bot_id, user_id: turn.user_id }, extra.data, extra.top))
+}
+
+/** An aggregated answer → the JSON envelope (for /api/v1/chat and tool outputs). */
+export function chatEnvelope (r: ChatResult, who: { bot_id?: string, user_id?: string }, data: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
+  const message = r.status === 'requires_action'
+    ? 'Action required: run the tool calls, then POST /api/v1/chat/tool-outputs'
+    : 'Chat completed successfully'
+  return ok(message, {
     status: r.status,
     content: r.content,
     conversation_id: r.conversation_id,
     chat_id: r.chat_id,
-    bot_id: turn.bot_id,
-    user_id: turn.user_id,
+    ...who,
     usage: r.usage,
     timestamp: now(),
     ...(r.reasoning_content ? { reasoning_content: r.reasoning_content } : {}),
     ...(r.follow_ups ? { follow_ups: r.follow_ups } : {}),
     ...(r.tool_calls ? { tool_calls: r.tool_calls } : {}),
-    ...extra.data
-  }
-  const message = r.status === 'requires_action'
-    ? 'Action required: run the tool calls, then POST /api/v1/chat/tool-outputs'
-    : 'Chat completed successfully'
-  return reply.send(ok(message, data, { conversation_id: r.conversation_id, ...extra.top }))
+    ...data
+  }, { conversation_id: r.conversation_id, ...top })
 }
 
 const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
