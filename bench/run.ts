@@ -81,6 +81,8 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
     '',
     table(['scenario', 'target', 'measured: median (min – max)', 'result'], targets.map((t) => [String(t.scenario), t.target, t.measured, t.pass ? 'PASS' : '**FAIL**']), ['l', 'l', 'l', 'l']),
     '',
+    'A target is judged on the median; the min and max are there to show how far the rounds spread.',
+    '',
     failed.length === 0 ? 'Every target holds.' : `${failed.length} target${failed.length > 1 ? 's' : ''} missed: see the scenario and the Profiling section below.`,
     ''
   ]
@@ -90,7 +92,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
   const ab = sections.flatMap((s) => s.profiling ?? [])
   if (ab.length) {
     out.push('### Before and after the undici transport, measured side by side in this run', '',
-      'The "before" gateway is the same build with one change: its SDK client sends streams through axios\'s http adapter, as it did before (`bench/gateway-variant.mjs`, `STREAM_TRANSPORT=http`). It runs next to the current gateway, against the same emulator, in the same rounds.', '',
+      'The "before" gateway is the same build with one change: its SDK client sends streams through axios\'s http adapter, as it did before (`bench/gateway-variant.mjs`, `STREAM_TRANSPORT=http`). It runs next to the current gateway, against the same emulator, in the same rounds (scenario 3: a fresh process of each per round, in turn).', '',
       ...ab.flatMap((t) => [t, '']))
   }
   if (profile) out.push('### Profile of this run', '', profile, '')
@@ -144,7 +146,7 @@ async function main (): Promise<void> {
       servers.push(gateway, proxy, sdk, ...(before ? [before] : []))
     }
     const [gateway, proxy, sdk, before] = servers
-    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, before, entry, log }
+    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, before, beforeEntry: args.ab ? beforeUndiciEntry(entry) : undefined, entry, log }
     if (want(1)) sections.push(await scenario1(ctx))
     if (want(2)) sections.push(await scenario2(ctx))
     if (args.profileS !== undefined) {
