@@ -70,7 +70,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.decorate('coze', coze)
   app.decorate('sseStreams', new Set<SseStream>())
   app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
-  const sessions = createSessions(config, coze, app.log)
+  const sessions = await createSessions(config, coze, app.log)
   app.decorate('sessions', sessions.service)
   app.addHook('onClose', async () => { await sessions.close() })
 

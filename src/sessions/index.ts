@@ -1,13 +1,10 @@
 // Builds the session store and chat lock chosen by SESSION_STORE, and the periodic sweep
 // that removes expired records (sqlite, memory; Redis expires keys itself).
-import { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'
 import { LocalLock } from './local-lock.js'
 import { MemorySessionStore } from './memory-store.js'
-import { RedisLock } from './redis-lock.js'
-import { RedisSessionStore } from './redis-store.js'
 import { SqliteSessionStore } from './sqlite-store.js'
 import { SessionService } from './service.js'
 import type { ChatLock, SessionStore } from './types.js'
@@ -20,12 +17,16 @@ export interface Sessions {
   close (): Promise<void>
 }
 
-export function createSessions (config: Config, coze: CozeClient, log: FastifyBaseLogger): Sessions {
+export async function createSessions (config: Config, coze: CozeClient, log: FastifyBaseLogger): Promise<Sessions> {
   let store: SessionStore
   let lock: ChatLock
   switch (config.SESSION_STORE) {
     case 'redis': {
       if (!config.REDIS_URL) throw new Error('SESSION_STORE=redis needs REDIS_URL (e.g. redis://localhost:6379/0)')
+      // Loaded only for this store: ioredis costs start-up time the other stores don't need.
+      const [{ Redis }, { RedisSessionStore }, { RedisLock }] = await Promise.all([
+        import('ioredis'), import('./redis-store.js'), import('./redis-lock.js')
+      ])
       const redis = new Redis(config.REDIS_URL, {
         // Fail calls quickly when Redis is down (→ 503) instead of queueing them for ever.
         maxRetriesPerRequest: 2,
