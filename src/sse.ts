@@ -21,16 +21,18 @@ export interface SseOptions {
 export class SseStream {
   private readonly body = new PassThrough()
   private heartbeat: NodeJS.Timeout | undefined
-  private readonly clientGone = new AbortController()
-  private readonly stopper = new AbortController()
+  private readonly aborter = new AbortController()
+  private gone = false
+  private stopping = false
   private ended = false
   /** Aborts when the client disconnects, or when the gateway shuts down: stop the upstream. */
-  readonly signal = AbortSignal.any([this.clientGone.signal, this.stopper.signal])
+  readonly signal = this.aborter.signal
 
   constructor (private readonly reply: FastifyReply, private readonly opts: SseOptions) {
     reply.raw.on('close', () => {
       if (!this.ended) {
-        this.clientGone.abort()
+        this.gone = true
+        this.aborter.abort()
         // The client left mid-stream: make sure the half-open socket does not hold close().
         reply.raw.socket?.destroy()
       }
@@ -47,12 +49,15 @@ export class SseStream {
   }
 
   /** The client can no longer be written to. */
-  get closed (): boolean { return this.ended || this.clientGone.signal.aborted }
+  get closed (): boolean { return this.ended || this.gone }
 
   /** True once shutdown asked this stream to stop: end it with an error frame. */
-  get shuttingDown (): boolean { return this.stopper.signal.aborted }
+  get shuttingDown (): boolean { return this.stopping }
 
-  shutdown (): void { this.stopper.abort() }
+  shutdown (): void {
+    this.stopping = true
+    this.aborter.abort()
+  }
 
   /** Writes one frame; resolves when the socket can take more. */
   async send (frame: unknown): Promise<void> {
@@ -79,8 +84,8 @@ export class SseStream {
   private async write (text: string): Promise<void> {
     if (this.closed) return
     this.armHeartbeat()
-    if (!this.body.write(text)) {
-      await Promise.race([once(this.body, 'drain'), once(this.clientGone.signal, 'abort')])
+    if (!this.body.write(text) && !this.signal.aborted) {
+      await Promise.race([once(this.body, 'drain'), once(this.aborter.signal, 'abort')])
     }
   }
 
