@@ -1,6 +1,6 @@
 // The Coze emulator in its own process, for the benchmark (its CPU and memory never
 // count in the gateway's). EMULATOR_TOKEN; prints {"ready":true,"url":…,"token":…}.
-import { startEmulator } from '../src/emulator/index.js'
+import { closeOnSignals, startEmulator } from '../src/emulator/index.js'
 
 const emu = await startEmulator({
   port: Number(process.env.EMULATOR_PORT ?? 0),
@@ -10,11 +10,4 @@ const emu = await startEmulator({
 })
 console.log(JSON.stringify({ ready: true, url: emu.url, token: emu.token }))
 
-let stopping = false
-const stop = (): void => {
-  if (stopping) return
-  stopping = true
-  void emu.close().then(() => process.exit(0))
-}
-process.once('SIGINT', stop)
-process.once('SIGTERM', stop)
+closeOnSignals(emu)

@@ -1,4 +1,4 @@
-import { startEmulator } from './index.js'
+import { closeOnSignals, startEmulator } from './index.js'
 
 const port = Number(process.env.EMULATOR_PORT ?? 2027)
 const token = process.env.EMULATOR_TOKEN
@@ -11,11 +11,4 @@ const emu = await startEmulator({
 
 process.stdout.write(`Coze emulator listening on ${emu.url}\ntoken: ${emu.token}\n`)
 
-let stopping = false
-const stop = (): void => {
-  if (stopping) return
-  stopping = true
-  void emu.close().then(() => process.exit(0))
-}
-process.once('SIGINT', stop)
-process.once('SIGTERM', stop)
+closeOnSignals(emu)

@@ -103,3 +103,15 @@ export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulat
     }
   }
 }
+
+/** For a standalone emulator process: close it (ending open streams) on SIGINT/SIGTERM, then exit. */
+export function closeOnSignals (emu: Emulator): void {
+  let stopping = false
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    void emu.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
