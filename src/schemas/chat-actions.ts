@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
-import { Envelope, Timestamp, UpstreamErrors, Usage } from './common.js'
+import { Envelope, Timestamp, UpstreamErrors } from './common.js'
+import { ChatDataSchema } from './chat.js'
 import { CozeId } from './ids.js'
 
 const ChatIds = {
@@ -25,19 +26,8 @@ export const CancelBodySchema = Type.Object(ChatIds, {
 })
 export type CancelBody = Static<typeof CancelBodySchema>
 
-const ToolCall = Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), arguments: Type.String({ description: 'JSON string' }) })
-
-const ToolOutputsData = Type.Object({
-  status: Type.String({ description: 'completed, or requires_action when the bot asks for another tool' }),
-  content: Type.String(),
-  conversation_id: Type.String(),
-  chat_id: Type.String(),
-  usage: Usage,
-  timestamp: Timestamp,
-  reasoning_content: Type.Optional(Type.String()),
-  follow_ups: Type.Optional(Type.Array(Type.String())),
-  tool_calls: Type.Optional(Type.Array(ToolCall))
-}, { additionalProperties: true })
+// The answer of POST /api/v1/chat, without the fields only a new chat has.
+const ToolOutputsData = Type.Omit(ChatDataSchema, ['bot_id', 'user_id', 'session_id'], { additionalProperties: true })
 
 const CancelData = Type.Object({
   conversation_id: Type.String(),

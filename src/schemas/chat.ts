@@ -36,7 +36,7 @@ export const ChatBodySchema = Type.Object({
 })
 export type ChatBody = Static<typeof ChatBodySchema>
 
-const ToolCallSchema = Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), arguments: Type.String() })
+const ToolCallSchema = Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), arguments: Type.String({ description: 'JSON string' }) })
 
 export const ChatDataSchema = Type.Object({
   status: Type.String({ description: 'completed, or requires_action when the bot waits for tool outputs' }),

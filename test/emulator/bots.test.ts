@@ -1,19 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { BadRequestError, CozeAPI } from '@coze/api'
 import type { StreamChatData } from '@coze/api'
-import { startEmulator } from '../../src/emulator/index.js'
 import type { Emulator } from '../../src/emulator/index.js'
-import { caught, drain, names, user } from './helpers.js'
+import { caught, drain, names, useEmulator, user } from './helpers.js'
 
 let emu: Emulator
 let coze: CozeAPI
 
-beforeAll(async () => {
-  emu = await startEmulator()
-  coze = new CozeAPI({ token: emu.token, baseURL: emu.url })
-})
-afterEach(() => emu.faults.clear())
-afterAll(async () => { await emu.close() })
+useEmulator((e, c) => { emu = e; coze = c })
 
 const d = (ev: StreamChatData | undefined): any => ev?.data
 

@@ -1,19 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { APIError, BadRequestError, CozeAPI, NotFoundError } from '@coze/api'
 import type { StreamChatData } from '@coze/api'
-import { DEFAULT_BOT_ID, startEmulator } from '../../src/emulator/index.js'
+import { DEFAULT_BOT_ID } from '../../src/emulator/index.js'
 import type { Emulator } from '../../src/emulator/index.js'
-import { assistant, caught, drain, names, user, waitFor } from './helpers.js'
+import { assistant, caught, drain, names, useEmulator, user, waitFor } from './helpers.js'
 
 let emu: Emulator
 let coze: CozeAPI
 
-beforeAll(async () => {
-  emu = await startEmulator()
-  coze = new CozeAPI({ token: emu.token, baseURL: emu.url })
-})
-afterEach(() => emu.faults.clear())
-afterAll(async () => { await emu.close() })
+useEmulator((e, c) => { emu = e; coze = c })
 
 function data (ev: StreamChatData): any {
   return ev.data

@@ -1,21 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   APIError, AuthenticationError, BadRequestError, CozeAPI, CozeError, GatewayError, InternalServerError,
   NotFoundError, PermissionDeniedError, RateLimitError, TimeoutError
 } from '@coze/api'
-import { startEmulator } from '../../src/emulator/index.js'
 import type { Emulator } from '../../src/emulator/index.js'
-import { LOGID_RE, caught, drain, names, raw, user, waitFor } from './helpers.js'
+import { caught, drain, LOGID_RE, names, raw, useEmulator, user, waitFor } from './helpers.js'
 
 let emu: Emulator
 let coze: CozeAPI
 
-beforeAll(async () => {
-  emu = await startEmulator()
-  coze = new CozeAPI({ token: emu.token, baseURL: emu.url })
-})
-afterEach(() => emu.faults.clear())
-afterAll(async () => { await emu.close() })
+useEmulator((e, c) => { emu = e; coze = c })
 
 const ask = [user('one two three four')]
 const stream = (bot = 'bot-echo', opts?: Record<string, unknown>) => drain(coze.chat.stream({ bot_id: bot, additional_messages: ask }, opts))

@@ -1,5 +1,8 @@
 import { RoleType } from '@coze/api'
 import type { EnterMessage } from '@coze/api'
+import { afterAll, afterEach, beforeAll } from 'vitest'
+import { CozeAPI } from '@coze/api'
+import { startEmulator } from '../../src/emulator/index.js'
 import type { Emulator } from '../../src/emulator/index.js'
 
 /** 14-digit timestamp + uppercase hex, as the cloud's x-tt-logid */
@@ -53,4 +56,15 @@ export async function raw (emu: Emulator, method: string, path: string, body?: u
   if (body !== undefined) headers['content-type'] = 'application/json'
   const res = await fetch(emu.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   return { status: res.status, headers: res.headers, text: await res.text() }
+}
+
+/** One emulator and an SDK client on it for the whole file; faults cleared after each test. */
+export function useEmulator (ready: (emu: Emulator, coze: CozeAPI) => void): void {
+  let emu: Emulator | undefined
+  beforeAll(async () => {
+    emu = await startEmulator()
+    ready(emu, new CozeAPI({ token: emu.token, baseURL: emu.url }))
+  })
+  afterEach(() => emu?.faults.clear())
+  afterAll(async () => { await emu?.close() })
 }
