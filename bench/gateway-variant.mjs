@@ -10,13 +10,15 @@ const ext = process.env.GATEWAY_CODE === 'src' ? '.ts' : '.js'
 const { buildApp } = await import(`${root}/app${ext}`)
 const { loadConfig } = await import(`${root}/config${ext}`)
 const { createCozeClient } = await import(`${root}/coze/client${ext}`)
+const { default: axios } = await import('axios')
 
 const config = loadConfig(process.env)
 const coze = createCozeClient({
   baseURL: config.COZE_API_BASE,
   token: config.COZE_API_TOKEN,
   requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS,
-  streamTransport: process.env.STREAM_TRANSPORT === 'http' ? 'http' : 'undici'
+  // The benchmark's "before": streams through axios's http adapter instead of undici.
+  streamAdapter: process.env.STREAM_TRANSPORT === 'http' ? axios.getAdapter('http') : undefined
 })
 const app = await buildApp(config, { coze })
 await app.listen({ host: config.HOST, port: config.PORT })

@@ -1,6 +1,5 @@
 // buildApp(config, deps) → a ready-to-listen Fastify instance. Never listens and never
 // reads process.env: server.ts and the tests own those.
-import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cors from '@fastify/cors'
@@ -9,13 +8,14 @@ import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { trustProxyOption, type Config } from './config.js'
 import { createCozeClient, type CozeClient } from './coze/client.js'
-import { GatewayError } from './errors.js'
+import { errors } from './errors.js'
 import type { SseStream } from './sse.js'
 import errorHandler from './plugins/error-handler.js'
+import requestContext, { requestId } from './plugins/request-context.js'
 import swagger from './plugins/swagger.js'
+import chat from './chat/plugin.js'
 import { UpstreamHealth } from './upstream-health.js'
 import { registerRoutes } from './routes/index.js'
-import { createSessions, type SessionService } from './sessions/index.js'
 import { cachingSerializerFactory } from './serializer-cache.js'
 
 export interface AppDeps {
@@ -25,21 +25,14 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
 }
 
-declare module 'node:http' {
-  interface IncomingMessage { startedAt: number }
-}
-
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
     coze: CozeClient
     sseStreams: Set<SseStream>
     upstream: UpstreamHealth
-    sessions: SessionService
   }
 }
-
-const REQUEST_ID = /^[\w.:@-]{1,128}$/
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const loggerOpts = deps.logger && typeof (deps.logger as { info?: unknown }).info === 'function'
@@ -53,10 +46,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // The onResponse hook below writes the one line per request.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
-    genReqId: (req) => {
-      const h = req.headers['x-request-id']
-      return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID()
-    },
+    genReqId: requestId,
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true } },
     // one serializer per distinct response schema, not per route × status (cold start)
     schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() } }
@@ -70,15 +60,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.decorate('coze', coze)
   app.decorate('sseStreams', new Set<SseStream>())
   app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
-  const sessions = await createSessions(config, coze, app.log)
-  app.decorate('sessions', sessions.service)
-  app.addHook('onClose', async () => { await sessions.close() })
+  await app.register(requestContext)
+  await app.register(chat)
 
   // One log line per request, with the request id and the Coze logid when there was one.
-  app.addHook('onRequest', async (request, reply) => {
-    request.raw.startedAt = performance.now()
-    void reply.header('x-request-id', request.id)
-  })
   app.addHook('onResponse', async (request, reply) => {
     const logid = reply.getHeader('x-coze-logid')
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}) }, 'request')
@@ -113,8 +98,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     await app.register(rateLimit, {
       max: config.RATE_LIMIT_REQUESTS,
       timeWindow: config.RATE_LIMIT_WINDOW * 1000,
-      errorResponseBuilder: (_req, ctx) => new GatewayError(429, 'RATE_LIMITED',
-        `Rate limit exceeded: ${ctx.max} requests per ${config.RATE_LIMIT_WINDOW} s. Retry in ${ctx.after}.`)
+      errorResponseBuilder: (_req, ctx) => errors.rateLimited(`Rate limit exceeded: ${ctx.max} requests per ${config.RATE_LIMIT_WINDOW} s. Retry in ${ctx.after}.`)
     })
   }
   await app.register(multipart, {

@@ -1,11 +1,14 @@
 // The gateway's error catalogue. Every failure that reaches a client is a GatewayError:
 // an HTTP status, a stable machine code, a message that says what to fix, and, when
-// Coze was involved, the Coze code and logid.
+// Coze was involved, the Coze code and logid. The factories in `errors` fix status,
+// code and wording together, so each message is written once. (The Coze code → HTTP
+// mapping is Coze knowledge and lives in src/coze/errors.ts.)
 
 export type ErrorCode =
   | 'VALIDATION_ERROR' | 'INVALID_JSON' | 'UNSUPPORTED_MEDIA_TYPE' | 'PAYLOAD_TOO_LARGE'
-  | 'NOT_FOUND' | 'RATE_LIMITED' | 'CONFLICT'
-  | 'UPSTREAM_AUTH' | 'UPSTREAM_BAD_REQUEST' | 'UPSTREAM_NOT_FOUND' | 'UPSTREAM_RATE_LIMITED'
+  | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'RATE_LIMITED' | 'CONFLICT'
+  | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_MANY_STREAMS'
+  | 'UPSTREAM_AUTH' | 'UPSTREAM_AUTH_UNAVAILABLE' | 'UPSTREAM_BAD_REQUEST' | 'UPSTREAM_NOT_FOUND' | 'UPSTREAM_RATE_LIMITED'
   | 'CONVERSATION_BUSY' | 'CHAT_NOT_CANCELABLE' | 'PREMIUM_REQUIRED' | 'QUOTA_EXCEEDED'
   | 'UPSTREAM_ERROR' | 'UPSTREAM_TRUNCATED' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNAVAILABLE'
   | 'SHUTTING_DOWN' | 'INTERNAL_ERROR' | 'SESSION_STORE_UNAVAILABLE'
@@ -15,6 +18,8 @@ export interface GatewayErrorOptions {
   logid?: string | undefined
   cause?: unknown
   details?: unknown
+  /** Extra response headers (e.g. Retry-After, WWW-Authenticate) */
+  headers?: Record<string, string> | undefined
 }
 
 export class GatewayError extends Error {
@@ -23,6 +28,7 @@ export class GatewayError extends Error {
   readonly cozeCode: number | undefined
   readonly logid: string | undefined
   readonly details: unknown
+  readonly headers: Record<string, string> | undefined
 
   constructor (statusCode: number, code: ErrorCode, message: string, opts: GatewayErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
@@ -32,24 +38,80 @@ export class GatewayError extends Error {
     this.cozeCode = opts.cozeCode
     this.logid = opts.logid
     this.details = opts.details
+    this.headers = opts.headers
   }
 
-  /** Extra envelope fields, next to success/message/data. */
-  toEnvelopeExtra (): Record<string, unknown> {
-    const extra: Record<string, unknown> = { code: this.code }
-    if (this.cozeCode !== undefined) extra.coze_code = this.cozeCode
-    if (this.logid) extra.logid = this.logid
-    if (this.details !== undefined) extra.details = this.details
-    return extra
+  /** The same error with another message (e.g. a surface's own wording); code, status and Coze fields kept. */
+  withMessage (message: string): GatewayError {
+    return new GatewayError(this.statusCode, this.code, message, this.options({ cause: this }))
+  }
+
+  /** The same error carrying the Coze logid, when it had none. */
+  withLogid (logid: string | undefined): GatewayError {
+    if (this.logid || !logid) return this
+    return new GatewayError(this.statusCode, this.code, this.message, this.options({ logid }))
+  }
+
+  private options (patch: GatewayErrorOptions): GatewayErrorOptions {
+    return { cozeCode: this.cozeCode, logid: this.logid, cause: this.cause, details: this.details, headers: this.headers, ...patch }
   }
 }
-
-export const badRequest = (message: string, details?: unknown) =>
-  new GatewayError(400, 'VALIDATION_ERROR', message, { details })
-
-export const notFound = (message: string) => new GatewayError(404, 'NOT_FOUND', message)
 
 /** The client went away; nothing is sent back. */
 export class ClientAbortError extends Error {
   constructor () { super('client disconnected') }
+}
+
+const invalid = (message: string, details?: unknown) => new GatewayError(400, 'VALIDATION_ERROR', message, { details })
+const upstreamError = (message: string, logid?: string) => new GatewayError(502, 'UPSTREAM_ERROR', message, { logid })
+
+export const errors = {
+  /** A 400 whose message says what to fix. */
+  invalid,
+  botIdRequired: () => invalid('bot_id is required either in request or environment variable COZE_BOT_ID'),
+  userIdRequired: (hint = 'send the id of your end user (or set DEFAULT_USER_ID on the gateway)') => invalid(`user_id is required: ${hint}`),
+  sessionBoundToBot: (sessionId: string, botId: string) =>
+    invalid(`Session ${sessionId} is bound to bot ${botId}: omit bot_id, or start a new session for another bot.`),
+  sessionBoundToConversation: (sessionId: string, conversationId: string) =>
+    invalid(`Session ${sessionId} is bound to conversation ${conversationId}: omit conversation_id, or send the session's own.`),
+  notBoth: (a: string, b: string, why: string) => invalid(`${a} and ${b} cannot be used together: ${why}`),
+  invalidJson: (message: string) => new GatewayError(400, 'INVALID_JSON', message),
+  unsupportedMediaType: (message: string) => new GatewayError(415, 'UNSUPPORTED_MEDIA_TYPE', message),
+  multipartRequired: () => new GatewayError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data with a "file" field.'),
+  payloadTooLarge: (message: string) => new GatewayError(413, 'PAYLOAD_TOO_LARGE', message),
+  fileTooLarge: (maxMb: number) => new GatewayError(413, 'PAYLOAD_TOO_LARGE', `File too large. Maximum size is ${maxMb}MB`),
+
+  notFound: (message: string) => new GatewayError(404, 'NOT_FOUND', message),
+  routeNotFound: (method: string, path: string) => new GatewayError(404, 'NOT_FOUND', `Route ${method} ${path} not found. See /docs for the API.`),
+  /** Unknown, expired and someone else's sessions all get this same 404. */
+  sessionNotFound: (sessionId: string) => new GatewayError(404, 'NOT_FOUND', `Session ${sessionId} not found (it may have expired).`),
+  conversationNotFound: (conversationId: string) => new GatewayError(404, 'NOT_FOUND', `Conversation ${conversationId} not found.`),
+
+  rateLimited: (message: string, retryAfterSeconds?: number) =>
+    new GatewayError(429, 'RATE_LIMITED', message, retryAfterSeconds === undefined ? {} : { headers: { 'retry-after': String(retryAfterSeconds) } }),
+  conversationBusy: (timeoutMs: number) => new GatewayError(409, 'CONVERSATION_BUSY',
+    `Another chat on this session or conversation is still running, and it did not finish within ${timeoutMs} ms (CHAT_QUEUE_TIMEOUT_MS). Retry when it has finished.`),
+  toolOutputsUnsupported: () => new GatewayError(409, 'CONFLICT',
+    'This bot asked for tool outputs, which the simple chat API cannot carry: use POST /api/v1/chat and POST /api/v1/chat/tool-outputs.'),
+  notCancelable: (chatId: string, status: string | undefined, cause: GatewayError) => {
+    const why = status === 'requires_action'
+      ? 'is waiting for tool outputs (status "requires_action"): submit them with POST /api/v1/chat/tool-outputs'
+      : `has already finished${status ? ` (status "${status}")` : ''}`
+    return new GatewayError(409, 'CHAT_NOT_CANCELABLE',
+      `The chat ${chatId} ${why}, so it can no longer be cancelled (Coze code 4104). Only a chat that is still in progress can be cancelled.`,
+      { cozeCode: cause.cozeCode, logid: cause.logid, cause })
+  },
+
+  /** Coze answered something the gateway cannot read. */
+  upstreamMalformed: (what: string, logid?: string) => upstreamError(`Coze sent ${what} the gateway could not read.`, logid),
+  upstreamError,
+  upstreamNotFound: (message: string) => new GatewayError(404, 'UPSTREAM_NOT_FOUND', message),
+  truncated: (message: string, logid?: string) => new GatewayError(502, 'UPSTREAM_TRUNCATED', message, { logid }),
+  connectTimeout: (ms: number, logid?: string) =>
+    new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start streaming within ${ms} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid }),
+  idleTimeout: (ms: number, logid?: string) =>
+    new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze went silent for ${ms} ms mid-stream (COZE_IDLE_TIMEOUT_MS); the output is incomplete.`, { logid }),
+  shuttingDown: () => new GatewayError(503, 'SHUTTING_DOWN', 'The gateway is shutting down; retry the request.'),
+  storeUnavailable: (cause: unknown) => new GatewayError(503, 'SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; retry shortly.', { cause }),
+  internal: (cause?: unknown, message = 'Internal server error.') => new GatewayError(500, 'INTERNAL_ERROR', message, { cause })
 }

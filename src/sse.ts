@@ -2,9 +2,12 @@
 // once with backpressure, a heartbeat comment while nothing else is sent, and a close
 // signal when the client leaves. The body goes through reply.send(stream) so CORS,
 // rate-limit and request-id headers set by hooks stay on the response.
+// relaySse() drives a stream of pipeline events through a wire (one per client format).
 import { PassThrough } from 'node:stream'
 import { once } from 'node:events'
-import type { FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { ClientAbortError, errors, type GatewayError } from './errors.js'
+import { toClientError } from './fastify-errors.js'
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -103,4 +106,55 @@ export class SseStream {
     clearTimeout(this.heartbeat)
     this.opts.registry?.delete(this)
   }
+}
+
+/** How one client format writes a stream of pipeline events. */
+export interface SseWire<E> {
+  /** Writes the frames for one event. */
+  event (sse: SseStream, ev: E): Promise<void>
+  /** Writes the error frame(s). */
+  error (sse: SseStream, err: GatewayError): Promise<void>
+  /** Writes the closing frame(s) after success or error. */
+  end (sse: SseStream): Promise<void>
+}
+
+/**
+ * Relays `start(signal)`'s events as SSE. Errors before the first event are thrown (→ the
+ * surface's JSON error with the right status); after it, they become the wire's error
+ * frame, then its end frame. `signal` aborts when the client leaves or the gateway shuts down.
+ */
+export async function relaySse<E> (
+  app: FastifyInstance,
+  reply: FastifyReply,
+  start: (signal: AbortSignal) => AsyncIterable<E>,
+  wire: SseWire<E>,
+  headers: Record<string, string> = {}
+): Promise<FastifyReply> {
+  const sse = new SseStream(reply, { heartbeatMs: app.config.SSE_HEARTBEAT_MS, registry: app.sseStreams })
+  const it = start(sse.signal)[Symbol.asyncIterator]()
+  let first: IteratorResult<E>
+  try {
+    first = await it.next()
+  } catch (err) {
+    if (err instanceof ClientAbortError && sse.shuttingDown) throw errors.shuttingDown()
+    throw err
+  }
+  sse.open(headers)
+  try {
+    for (let r = first; !r.done; r = await it.next()) {
+      await wire.event(sse, r.value)
+      if (sse.closed) break
+    }
+  } catch (err) {
+    if (!(err instanceof ClientAbortError) || sse.shuttingDown) {
+      const e = err instanceof ClientAbortError ? errors.shuttingDown() : toClientError(err, app.config.MAX_UPLOAD_MB)
+      reply.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, `stream ended with an error: ${e.message}`)
+      await wire.error(sse, e)
+    }
+  } finally {
+    if (sse.closed) await it.return?.(undefined)
+    await wire.end(sse)
+    sse.end()
+  }
+  return reply
 }

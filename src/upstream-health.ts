@@ -2,7 +2,7 @@
 // traffic (report()), and by a background users/me check at most once per interval,
 // so a health probe never waits on Coze.
 import type { CozeClient } from './coze/client.js'
-import { toGatewayError } from './coze/errors.js'
+import { getMe } from './coze/account.js'
 import { GatewayError } from './errors.js'
 
 export type UpstreamState = 'unknown' | 'up' | 'down'
@@ -43,8 +43,8 @@ export class UpstreamHealth {
     if (this.checking) return
     if (this.lastChecked && Date.now() - this.lastChecked.getTime() < this.intervalMs) return
     this.checking = true
-    this.coze.api.users.me(this.coze.options())
-      .then(() => this.report(), (err: unknown) => this.report(toGatewayError(err)))
+    getMe(this.coze)
+      .then(() => this.report(), (err: unknown) => this.report(err as GatewayError))
       .finally(() => { this.checking = false })
   }
 

@@ -2,8 +2,8 @@
 // questions and whether the bot is published. bots.listNew gives no prologue or
 // suggested questions, so a listed page is completed with bots.retrieveNew per bot.
 import type { BotInfo, ListBotInfo } from '@coze/api'
-import { GatewayError } from '../errors.js'
-import type { CozeClient } from './client.js'
+import { errors } from '../errors.js'
+import { cozeCall, type CallOptions, type CozeClient } from './client.js'
 import { toGatewayError } from './errors.js'
 
 export interface BotSummary {
@@ -34,7 +34,7 @@ export interface ListBotsParams {
   publish_status?: string | undefined
 }
 
-interface Opts { signal?: AbortSignal | undefined, onLogid?: ((l: string) => void) | undefined }
+type Opts = Pick<CallOptions, 'signal' | 'onLogid'>
 
 /** How many retrieveNew calls a listed page runs at once. */
 const DETAIL_CONCURRENCY = 6
@@ -60,29 +60,35 @@ function fromInfo (b: BotInfo, isPublished: boolean): BotSummary {
  * for first; a bot Coze has no published version of is then read as its draft.
  */
 export async function getBot (coze: CozeClient, botId: string, o: Opts = {}): Promise<BotSummary> {
-  const opts = coze.options(o)
+  const retrieve = (published: boolean) => cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(botId, { is_published: published }, opts), 'bot')
   try {
-    return fromInfo(await coze.api.bots.retrieveNew(botId, { is_published: true }, opts), true)
-  } catch (err) {
-    const e = toGatewayError(err, 'bot')
-    if (e.statusCode !== 404) throw e
+    return fromInfo(await retrieve(true), true)
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode !== 404) throw e
     try {
-      return fromInfo(await coze.api.bots.retrieveNew(botId, { is_published: false }, opts), false)
+      return fromInfo(await retrieve(false), false)
     } catch {
       throw e
     }
   }
 }
 
+/** A bot's name and description as Coze gives them (the OpenAI model list). */
+export async function botProfile (coze: CozeClient, botId: string, o: Opts = {}): Promise<{ name: string, description: string, created: number | undefined }> {
+  const bot = await cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(botId, undefined, opts), 'bot')
+  if (!bot || typeof bot !== 'object') throw errors.upstreamMalformed('a bot profile')
+  return { name: bot.name ?? '', description: bot.description ?? '', created: bot.create_time || undefined }
+}
+
 /** A page of bots (bots.listNew), each completed with its prologue and suggested questions. */
 export async function listBots (coze: CozeClient, p: ListBotsParams, o: Opts = {}): Promise<BotPage> {
-  const res = await coze.api.bots.listNew({
+  const res = await cozeCall(coze, o, (opts) => coze.api.bots.listNew({
     workspace_id: p.workspace_id,
     page_num: p.page_num,
     page_size: p.page_size,
     ...(p.publish_status ? { publish_status: p.publish_status } : {})
-  }, coze.options(o)).catch((e: unknown) => { throw toGatewayError(e, 'bot') })
-  if (!res || !Array.isArray(res.items)) throw new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent a bot list the gateway could not read.')
+  }, opts), 'bot')
+  if (!res || !Array.isArray(res.items)) throw errors.upstreamMalformed('a bot list')
   const items = await mapLimited(res.items, DETAIL_CONCURRENCY, (b) => complete(coze, b, o))
   return { items, total: typeof res.total === 'number' ? res.total : items.length }
 }

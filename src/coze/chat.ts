@@ -5,8 +5,10 @@
 // pipeline tracks what it saw: only `conversation.chat.completed` (or requires_action)
 // followed by `done` is success; anything else becomes a GatewayError.
 import { ChatEventType, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData } from '@coze/api'
-import { GatewayError } from '../errors.js'
-import type { CozeClient } from './client.js'
+import { Type } from 'typebox'
+import { errors, type GatewayError } from '../errors.js'
+import { cozeCall, type CallOptions, type CozeClient } from './client.js'
+import { decoder } from './decode.js'
 import { fromCozeCode } from './errors.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
 
@@ -139,7 +141,7 @@ function errorEvent (data: unknown, logid: string | undefined): GatewayError {
   const obj = (d && typeof d === 'object' ? d : {}) as { code?: number, msg?: string, detail?: { logid?: string } }
   const id = obj.detail?.logid ?? logid
   if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, obj.msg ?? '', id)
-  return new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent a malformed stream event.', { logid: id })
+  return errors.upstreamError('Coze sent a malformed stream event.', id)
 }
 
 function usageOf (chat: CreateChatData): Usage {
@@ -157,41 +159,36 @@ export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string,
   coze.api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options()).catch(() => {})
 }
 
-export interface ChatResult {
-  status: 'completed' | 'requires_action'
-  content: string
-  reasoning_content?: string
-  follow_ups?: string[]
-  conversation_id: string
-  chat_id: string
-  usage: Usage
-  tool_calls?: ToolCall[]
+export interface ChatIds { conversation_id: string, chat_id: string }
+
+const ChatStatus = Type.Object({
+  id: Type.Optional(Type.String()),
+  conversation_id: Type.Optional(Type.String()),
+  bot_id: Type.Optional(Type.String()),
+  status: Type.Optional(Type.String()),
+  created_at: Type.Optional(Type.Integer())
+})
+const decodeChat = decoder(ChatStatus, 'a chat status')
+
+export interface ChatState { conversation_id: string, chat_id: string, status: string, bot_id?: string, created_at?: number }
+
+/** Cancels a chat in progress; Coze's 4104 (already finished) is thrown as is. */
+export async function cancelChat (coze: CozeClient, ids: ChatIds, o: CallOptions = {}): Promise<ChatState> {
+  const c = decodeChat(await cozeCall(coze, o, (opts) => coze.api.chat.cancel(ids.conversation_id, ids.chat_id, opts)) ?? {})
+  return {
+    conversation_id: c.conversation_id || ids.conversation_id,
+    chat_id: c.id || ids.chat_id,
+    status: c.status ?? 'canceled',
+    ...(c.bot_id ? { bot_id: c.bot_id } : {}),
+    ...(typeof c.created_at === 'number' ? { created_at: c.created_at } : {})
+  }
 }
 
-/** Drains a chat stream into one answer (non-stream replies). */
-export async function aggregateChat (events: AsyncIterable<ChatEvent>): Promise<ChatResult> {
-  let content = ''
-  let reasoning = ''
-  const followUps: string[] = []
-  let result: ChatResult | undefined
-  for await (const ev of events) {
-    switch (ev.type) {
-      case 'message_delta': content += ev.content; break
-      case 'reasoning_delta': reasoning += ev.content; break
-      case 'follow_up': followUps.push(ev.content); break
-      case 'chat_completed':
-        result = { status: 'completed', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage }
-        break
-      case 'tool_calls':
-        result = { status: 'requires_action', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage, tool_calls: ev.tool_calls }
-        break
-      default: break
-    }
+/** The chat's status, or undefined when Coze cannot tell. */
+export async function chatStatus (coze: CozeClient, ids: ChatIds, o: CallOptions = {}): Promise<string | undefined> {
+  try {
+    return decodeChat(await cozeCall(coze, o, (opts) => coze.api.chat.retrieve(ids.conversation_id, ids.chat_id, opts))).status
+  } catch {
+    return undefined
   }
-  // relay() only returns normally after a terminal event and `done`.
-  const r = result!
-  r.content = content
-  if (reasoning) r.reasoning_content = reasoning
-  if (followUps.length) r.follow_ups = followUps
-  return r
 }

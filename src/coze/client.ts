@@ -1,4 +1,5 @@
-// Builds the one CozeAPI client the gateway uses.
+// Builds the one CozeAPI client the gateway uses, and the one wrapper every non-stream
+// call goes through (error mapping, logid capture, timeout).
 // - streaming calls (the hot path) through undici (./undici-adapter.ts: ~10 % less gateway
 //   CPU per chat and less memory per open stream than axios's http adapter, measured side
 //   by side in BENCHMARKS.md "Profiling"); every other call through axios's Node http
@@ -8,16 +9,17 @@
 //   the SDK does not expose them for streams.
 import http from 'node:http'
 import https from 'node:https'
-import axios, { type AxiosResponse } from 'axios'
+import axios, { type AxiosAdapter, type AxiosResponse } from 'axios'
 import { CozeAPI, type RequestOptions } from '@coze/api'
 import { createUndiciAdapter } from './undici-adapter.js'
+import { toGatewayError, type CozeResource } from './errors.js'
 
 export interface CozeClientOptions {
   baseURL: string
   token: string
   requestTimeoutMs: number
-  /** Transport of streaming calls: undici (default) or axios's http adapter (the benchmark's before/after). */
-  streamTransport?: 'undici' | 'http'
+  /** Replaces the transport of streaming calls (the benchmark injects axios's http adapter for its before/after). */
+  streamAdapter?: AxiosAdapter | undefined
 }
 
 export interface CozeClient {
@@ -32,6 +34,8 @@ export interface CallOptions {
   /** Streams are bounded by the chat pipeline's own timers; other calls get COZE_REQUEST_TIMEOUT_MS. */
   stream?: boolean
   onLogid?: ((logid: string) => void) | undefined
+  /** Overrides COZE_REQUEST_TIMEOUT_MS (sync workflow runs can take minutes). */
+  timeoutMs?: number | undefined
 }
 
 export function createCozeClient (opts: CozeClientOptions): CozeClient {
@@ -53,7 +57,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
     token: opts.token,
     axiosInstance: instance,
     axiosOptions: {
-      adapter: opts.streamTransport === 'http' ? 'http' : streams.adapter,
+      adapter: opts.streamAdapter ?? streams.adapter,
       httpAgent,
       httpsAgent,
       maxBodyLength: Infinity,
@@ -66,7 +70,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
     options (o: CallOptions = {}) {
       const r: Record<string, unknown> = {}
       if (o.signal) r.signal = o.signal
-      if (!o.stream) r.timeout = opts.requestTimeoutMs
+      if (!o.stream) r.timeout = o.timeoutMs ?? opts.requestTimeoutMs
       if (o.onLogid) r.onLogid = o.onLogid
       return r as RequestOptions
     },
@@ -75,5 +79,14 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
       httpsAgent.destroy()
       void streams.close()
     }
+  }
+}
+
+/** One non-stream SDK call: Coze's errors become GatewayErrors (with the logid), never escape raw. */
+export async function cozeCall<T> (coze: CozeClient, o: CallOptions, fn: (opts: RequestOptions) => Promise<T>, resource?: CozeResource): Promise<T> {
+  try {
+    return await fn(coze.options(o))
+  } catch (err) {
+    throw toGatewayError(err, resource)
   }
 }

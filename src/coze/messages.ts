@@ -2,7 +2,7 @@
 // what context Coze sees: the system-role mapping, history de-duplication when Coze
 // already holds the conversation, and multimodal parts → object_string.
 import { RoleType, type EnterMessage } from '@coze/api'
-import { badRequest } from '../errors.js'
+import { errors } from '../errors.js'
 
 export type PartType = 'text' | 'image' | 'file' | 'audio'
 
@@ -35,9 +35,9 @@ export const SYSTEM_PREFIX = 'System instructions:'
  */
 export function toCozeMessages (messages: GatewayMessage[], hasConversation: boolean): EnterMessage[] {
   const lastUser = findLastIndex(messages, (m) => m.role === 'user')
-  if (lastUser === -1) throw badRequest('messages must contain at least one message with role "user"')
+  if (lastUser === -1) throw errors.invalid('messages must contain at least one message with role "user"')
   if (messages.slice(lastUser + 1).some((m) => m.role === 'assistant')) {
-    throw badRequest('the last message must be a user message (Coze answers the final user message)')
+    throw errors.invalid('the last message must be a user message (Coze answers the final user message)')
   }
 
   // Each selected message keeps its index in the request, so errors name the right one.
@@ -68,29 +68,29 @@ function toEnterMessage (m: GatewayMessage, index: number): EnterMessage {
   const type = m.role === 'assistant' ? 'answer' : 'question'
   if (typeof m.content === 'string') {
     if (m.content_type && m.content_type !== 'text' && m.content_type !== 'object_string') {
-      throw badRequest(`messages[${index}].content_type must be "text" or "object_string"`)
+      throw errors.invalid(`messages[${index}].content_type must be "text" or "object_string"`)
     }
     if (m.content_type !== 'object_string') return { role, type, content: m.content, content_type: 'text' }
   }
   const at = `messages[${index}].content`
   // A pre-serialised object_string is held to the same rules as a parts array.
   const parts = typeof m.content === 'string' ? parseObjectString(m.content, at) : m.content
-  if (parts.length === 0) throw badRequest(`${at} must not be an empty array`)
-  if (m.role !== 'user') throw badRequest(`${at}: only user messages may carry file, image or audio parts`)
+  if (parts.length === 0) throw errors.invalid(`${at} must not be an empty array`)
+  if (m.role !== 'user') throw errors.invalid(`${at}: only user messages may carry file, image or audio parts`)
   parts.forEach((p, j) => {
     if (p.type === 'text') {
-      if (!p.text) throw badRequest(`${at}[${j}]: a text part needs a non-empty "text"`)
+      if (!p.text) throw errors.invalid(`${at}[${j}]: a text part needs a non-empty "text"`)
     } else if (!p.file_id && !p.file_url) {
-      throw badRequest(`${at}[${j}]: a ${p.type} part needs "file_id" (from /api/v1/upload) or "file_url"`)
+      throw errors.invalid(`${at}[${j}]: a ${p.type} part needs "file_id" (from /api/v1/upload) or "file_url"`)
     }
   })
   const texts = parts.filter((p) => p.type === 'text')
   if (texts.length === parts.length) {
     // Coze wants pure text as content_type "text"; a text-only part list is sent that way.
-    if (texts.length > 1) throw badRequest(`${at}: Coze allows at most one text part per message`)
+    if (texts.length > 1) throw errors.invalid(`${at}: Coze allows at most one text part per message`)
     return { role, type, content: texts[0]!.text!, content_type: 'text' }
   }
-  if (texts.length > 1) throw badRequest(`${at}: Coze allows at most one text part per message`)
+  if (texts.length > 1) throw errors.invalid(`${at}: Coze allows at most one text part per message`)
   const items = parts.map((p) => p.type === 'text'
     ? { type: 'text', text: p.text }
     : { type: p.type, ...(p.file_id ? { file_id: p.file_id } : { file_url: p.file_url }) })
@@ -103,11 +103,11 @@ function parseObjectString (content: string, at: string): ContentPart[] {
   let items: unknown
   try { items = JSON.parse(content) } catch { items = undefined }
   if (!Array.isArray(items)) {
-    throw badRequest(`${at}: with content_type "object_string" the content must be a JSON array of parts {type, text?, file_id?, file_url?} (or send the array itself as content)`)
+    throw errors.invalid(`${at}: with content_type "object_string" the content must be a JSON array of parts {type, text?, file_id?, file_url?} (or send the array itself as content)`)
   }
   return items.map((it: unknown, j) => {
     const p = (it && typeof it === 'object' ? it : {}) as Record<string, unknown>
-    if (typeof p.type !== 'string' || !PART_TYPES.has(p.type)) throw badRequest(`${at}[${j}].type must be one of text, image, file, audio`)
+    if (typeof p.type !== 'string' || !PART_TYPES.has(p.type)) throw errors.invalid(`${at}[${j}].type must be one of text, image, file, audio`)
     const str = (k: string) => (typeof p[k] === 'string' ? p[k] as string : undefined)
     return { type: p.type as PartType, text: str('text'), file_id: str('file_id'), file_url: str('file_url') }
   })
@@ -121,7 +121,7 @@ function checkNeighbours (requestIndex: number[], out: EnterMessage[]): void {
     if (items.some((p) => p.type === 'text')) return
     const hasTextNeighbour = [out[k - 1], out[k + 1]].some((n) => n?.role === RoleType.User && n.content_type === 'text')
     if (!hasTextNeighbour) {
-      throw badRequest(`messages[${requestIndex[k]}]: a message with only file/image/audio parts needs a text part, or a user text message right before or after it (Coze rule)`)
+      throw errors.invalid(`messages[${requestIndex[k]}]: a message with only file/image/audio parts needs a text part, or a user text message right before or after it (Coze rule)`)
     }
   })
 }

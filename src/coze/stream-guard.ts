@@ -2,7 +2,7 @@
 // idle timer between events, an internal abort, and the error that explains why the
 // SDK's iteration ended. The SDK ends a stream *silently* on abort, timeout and a cut
 // connection, so the pipelines ask the guard what really happened.
-import { ClientAbortError, GatewayError } from '../errors.js'
+import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { toGatewayError, type CozeResource } from './errors.js'
 
 export interface StreamLimits {
@@ -53,20 +53,16 @@ export class StreamGuard {
   /** Why the stream stopped without its terminal event. */
   failure (truncated: string): Error {
     if (this.opts.signal?.aborted) return new ClientAbortError()
-    if (this.timedOut === 'connect') {
-      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start streaming within ${this.opts.connectTimeoutMs} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid: this.logid })
-    }
-    if (this.timedOut === 'idle') {
-      return new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze went silent for ${this.opts.idleTimeoutMs} ms mid-stream (COZE_IDLE_TIMEOUT_MS); the output is incomplete.`, { logid: this.logid })
-    }
-    return new GatewayError(502, 'UPSTREAM_TRUNCATED', truncated, { logid: this.logid })
+    if (this.timedOut === 'connect') return errors.connectTimeout(this.opts.connectTimeoutMs, this.logid)
+    if (this.timedOut === 'idle') return errors.idleTimeout(this.opts.idleTimeoutMs, this.logid)
+    return errors.truncated(truncated, this.logid)
   }
 
   /** An error thrown while iterating → the error to raise. */
   toError (err: unknown, truncated: string): Error {
     if (err instanceof GatewayError) return err
     if (this.signal.aborted) return this.failure(truncated)
-    return withLogid(toGatewayError(err, this.resource), this.logid)
+    return toGatewayError(err, this.resource).withLogid(this.logid)
   }
 
   /** Stops the timers; a stream left before its end is aborted upstream. */
@@ -80,9 +76,4 @@ export class StreamGuard {
     clearTimeout(this.timer)
     this.timer = setTimeout(() => { this.timedOut = kind; this.internal.abort() }, ms)
   }
-}
-
-export function withLogid (e: GatewayError, logid: string | undefined): GatewayError {
-  if (e.logid || !logid) return e
-  return new GatewayError(e.statusCode, e.code, e.message, { cozeCode: e.cozeCode, logid, cause: e.cause })
 }

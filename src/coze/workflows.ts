@@ -9,12 +9,45 @@
 // Like chat streams, a workflow stream can end *silently* (abort, timeout, cut
 // connection), so only `Done` (or `Interrupt`, after which Coze ends the stream without
 // Done) counts as a finished run; anything else is reported as truncated.
-import type { WorkflowExecuteHistory } from '@coze/api'
-import { GatewayError } from '../errors.js'
-import type { CozeClient } from './client.js'
+import { Type, type Static } from 'typebox'
+import { errors } from '../errors.js'
+import { cozeCall, type CallOptions, type CozeClient } from './client.js'
 import type { Usage } from './chat.js'
+import { decoder } from './decode.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
-import { fromCozeCode, toGatewayError } from './errors.js'
+import { fromCozeCode } from './errors.js'
+
+// What the gateway reads of Coze's answers and events; anything else is left alone.
+const Loose = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: true })
+const Maybe = <T extends Parameters<typeof Type.Optional>[0]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]))
+const UsageSchema = Maybe(Loose({}))
+const InterruptData = Maybe(Loose({}))
+
+const RunAnswer = Loose({ data: Maybe(Type.Unknown()), execute_id: Maybe(Type.String()), debug_url: Maybe(Type.String()), usage: UsageSchema, interrupt_data: InterruptData })
+const decodeRun = decoder(RunAnswer, 'a workflow run result')
+const decodeHistory = decoder(Type.Array(Loose({
+  execute_id: Maybe(Type.String()),
+  execute_status: Type.String(),
+  output: Maybe(Type.Unknown()),
+  error_code: Maybe(Type.Union([Type.String(), Type.Number()])),
+  error_message: Maybe(Type.String()),
+  debug_url: Maybe(Type.String()),
+  usage: UsageSchema,
+  create_time: Maybe(Type.Number()),
+  update_time: Maybe(Type.Number()),
+  interrupt_data: InterruptData
+})), 'a workflow run history')
+
+const MessageData = Loose({ content: Maybe(Type.Unknown()), node_title: Maybe(Type.String()), node_is_finish: Maybe(Type.Boolean()), node_seq_id: Maybe(Type.String()), usage: UsageSchema })
+const InterruptEvent = Loose({ interrupt_data: InterruptData, node_title: Maybe(Type.String()) })
+const ErrorEvent = Loose({ error_code: Maybe(Type.Union([Type.Number(), Type.String()])), error_message: Maybe(Type.String()) })
+const DoneEvent = Loose({ debug_url: Maybe(Type.String()) })
+const ErrorBody = Loose({ code: Maybe(Type.Number()), msg: Maybe(Type.String()), detail: Maybe(Loose({ logid: Maybe(Type.String()) })) })
+const decodeMessage = decoder(MessageData, 'a workflow stream event')
+const decodeInterrupt = decoder(InterruptEvent, 'a workflow stream event')
+const decodeError = decoder(ErrorEvent, 'a workflow stream event')
+const decodeDone = decoder(DoneEvent, 'a workflow stream event')
+const decodeErrorBody = decoder(ErrorBody, 'an error body')
 
 export interface WorkflowRunParams {
   workflow_id: string
@@ -69,13 +102,6 @@ export type WorkflowEvent =
   | { type: 'ping' }
   | { type: 'done', debug_url: string | null, execute_id?: string | undefined }
 
-export interface CallOpts {
-  signal?: AbortSignal | undefined
-  onLogid?: ((logid: string) => void) | undefined
-  /** Overrides COZE_REQUEST_TIMEOUT_MS (sync runs can take minutes). */
-  timeoutMs?: number | undefined
-}
-
 /** Coze returns workflow output as a string: parsed when it is JSON, left as-is otherwise. */
 export function parseOutput (s: unknown): unknown {
   if (typeof s !== 'string' || s === '') return s ?? null
@@ -85,12 +111,6 @@ export function parseOutput (s: unknown): unknown {
 /** A sync answer or a Done event may carry the execute_id only inside debug_url (…?execute_id=…&…). */
 function executeIdOf (debugUrl: string | null | undefined): string | undefined {
   return debugUrl ? /[?&]execute_id=([^&#]+)/.exec(debugUrl)?.[1] : undefined
-}
-
-function callOptions (coze: CozeClient, o: CallOpts) {
-  const opts = coze.options({ signal: o.signal, onLogid: o.onLogid })
-  if (o.timeoutMs) opts.timeout = o.timeoutMs
-  return opts
 }
 
 function runBody (p: WorkflowRunParams) {
@@ -122,11 +142,10 @@ function interruptOf (raw: unknown, nodeTitle?: string): WorkflowInterrupt | und
 }
 
 /** A synchronous run: waits for the workflow's result. */
-export async function runWorkflow (coze: CozeClient, p: WorkflowRunParams, o: CallOpts = {}): Promise<WorkflowRunResult> {
-  const res = await coze.api.workflows.runs.create(runBody(p), callOptions(coze, o))
-    .catch((e: unknown) => { throw toGatewayError(e, 'workflow') })
-  const body = res as unknown as { data?: unknown, execute_id?: string, debug_url?: string, usage?: unknown, interrupt_data?: unknown }
+export async function runWorkflow (coze: CozeClient, p: WorkflowRunParams, o: CallOptions = {}): Promise<WorkflowRunResult> {
+  const body = decodeRun(await cozeCall(coze, o, (opts) => coze.api.workflows.runs.create(runBody(p), opts), 'workflow'))
   const interrupt = interruptOf(body.interrupt_data)
+  if (typeof body.data !== 'string' && !interrupt) throw errors.upstreamMalformed('a workflow run result (no data)')
   const executeId = body.execute_id || executeIdOf(body.debug_url)
   return {
     output: parseOutput(body.data ?? ''),
@@ -138,22 +157,19 @@ export async function runWorkflow (coze: CozeClient, p: WorkflowRunParams, o: Ca
 }
 
 /** An asynchronous run (is_async): returns at once with the execute_id to poll. */
-export async function startWorkflowRun (coze: CozeClient, p: WorkflowRunParams, o: CallOpts = {}): Promise<{ execute_id: string, debug_url: string | null }> {
-  const res = await coze.api.workflows.runs.create({ ...runBody(p), is_async: true }, callOptions(coze, o))
-    .catch((e: unknown) => { throw toGatewayError(e, 'workflow') })
-  if (!res?.execute_id) throw new GatewayError(502, 'UPSTREAM_ERROR', 'Coze accepted the asynchronous run but returned no execute_id.')
+export async function startWorkflowRun (coze: CozeClient, p: WorkflowRunParams, o: CallOptions = {}): Promise<{ execute_id: string, debug_url: string | null }> {
+  const res = decodeRun(await cozeCall(coze, o, (opts) => coze.api.workflows.runs.create({ ...runBody(p), is_async: true }, opts), 'workflow'))
+  if (!res.execute_id) throw errors.upstreamError('Coze accepted the asynchronous run but returned no execute_id.')
   return { execute_id: res.execute_id, debug_url: res.debug_url || null }
 }
 
 const STATUS: Record<string, WorkflowRunStatus> = { Running: 'running', Success: 'success', Fail: 'failed' }
 
 /** The state of a run (run_histories): running, success with its output, or failed with its error. */
-export async function getWorkflowRun (coze: CozeClient, workflowId: string, executeId: string, o: CallOpts = {}): Promise<WorkflowRunState> {
-  const list = await coze.api.workflows.runs.history(workflowId, executeId, callOptions(coze, o))
-    .catch((e: unknown) => { throw toGatewayError(e, 'workflow') })
-  const h = (Array.isArray(list) ? list[0] : undefined) as (WorkflowExecuteHistory & { usage?: unknown, interrupt_data?: unknown }) | undefined
-  if (!h) throw new GatewayError(404, 'UPSTREAM_NOT_FOUND', `Coze has no run ${executeId} of workflow ${workflowId}: check both ids.`)
-  const status = STATUS[h.execute_status] ?? (String(h.execute_status).toLowerCase() as WorkflowRunStatus)
+export async function getWorkflowRun (coze: CozeClient, workflowId: string, executeId: string, o: CallOptions = {}): Promise<WorkflowRunState> {
+  const h = decodeHistory(await cozeCall(coze, o, (opts) => coze.api.workflows.runs.history(workflowId, executeId, opts), 'workflow'))[0]
+  if (!h) throw errors.upstreamNotFound(`Coze has no run ${executeId} of workflow ${workflowId}: check both ids.`)
+  const status = STATUS[h.execute_status] ?? (h.execute_status.toLowerCase() as WorkflowRunStatus)
   const code = h.error_code === '' || h.error_code === undefined || h.error_code === null ? 0 : Number(h.error_code)
   const interrupt = interruptOf(h.interrupt_data)
   return {
@@ -161,7 +177,7 @@ export async function getWorkflowRun (coze: CozeClient, workflowId: string, exec
     status,
     output: status === 'success' ? parseOutput(h.output) : null,
     error: status === 'failed' || (code !== 0 && !Number.isNaN(code))
-      ? { code: Number.isNaN(code) ? h.error_code : code, message: h.error_message || 'the workflow run failed' }
+      ? { code: Number.isNaN(code) ? String(h.error_code) : code, message: h.error_message || 'the workflow run failed' }
       : null,
     debug_url: h.debug_url || null,
     usage: usageOf(h.usage),
@@ -199,11 +215,11 @@ async function * relay (coze: CozeClient, path: string, body: object, opts: Stre
       guard.event()
       switch (event) {
         case 'Message': {
-          const d = parseData(data, guard.logid) as { content?: unknown, node_title?: unknown, node_is_finish?: unknown, node_seq_id?: unknown, usage?: unknown }
+          const d = parseEvent(decodeMessage, data, guard.logid)
           const usage = usageOf(d.usage)
           yield {
             type: 'workflow_message',
-            node_title: typeof d.node_title === 'string' ? d.node_title : '',
+            node_title: d.node_title ?? '',
             content: typeof d.content === 'string' ? d.content : JSON.stringify(d.content ?? ''),
             node_is_finish: d.node_is_finish === true,
             ...(typeof d.node_seq_id === 'string' ? { node_seq_id: d.node_seq_id } : {}),
@@ -215,20 +231,20 @@ async function * relay (coze: CozeClient, path: string, body: object, opts: Stre
           yield { type: 'ping' }
           break
         case 'Interrupt': {
-          const d = parseData(data, guard.logid) as { interrupt_data?: unknown, node_title?: unknown }
-          const it = interruptOf(d.interrupt_data, typeof d.node_title === 'string' ? d.node_title : undefined)
-          if (!it) throw new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent an Interrupt event without an event_id.', { logid: guard.logid })
+          const d = parseEvent(decodeInterrupt, data, guard.logid)
+          const it = interruptOf(d.interrupt_data, d.node_title ?? undefined)
+          if (!it) throw errors.upstreamError('Coze sent an Interrupt event without an event_id.', guard.logid)
           ended = 'interrupt'
           yield { type: 'interrupt', ...it }
           break
         }
         case 'Error': {
-          const d = parseData(data, guard.logid) as { error_code?: unknown, error_message?: unknown }
-          throw fromCozeCode(Number(d.error_code) || 5000, typeof d.error_message === 'string' ? d.error_message : 'the workflow failed', guard.logid, undefined, 'workflow')
+          const d = parseEvent(decodeError, data, guard.logid)
+          throw fromCozeCode(Number(d.error_code) || 5000, d.error_message ?? 'the workflow failed', guard.logid, undefined, 'workflow')
         }
         case 'Done': {
-          let debugUrl: string | null = null
-          try { debugUrl = (JSON.parse(data ?? '') as { debug_url?: string }).debug_url || null } catch { /* Done may carry no data */ }
+          // Done may carry no data at all.
+          const debugUrl = data ? parseEvent(decodeDone, data, guard.logid).debug_url || null : null
           ended = 'done'
           guard.ended()
           const executeId = executeIdOf(debugUrl)
@@ -253,18 +269,19 @@ async function * relay (coze: CozeClient, path: string, body: object, opts: Stre
 
 const TRUNCATED = 'The Coze workflow stream ended before the run finished (no Done event); the output is incomplete.'
 
-function parseData (data: string | undefined, logid: string | undefined): Record<string, unknown> {
+/** JSON data of a stream event, checked; any failure is one 502. */
+function parseEvent<T> (decode: (v: unknown, logid?: string) => T, data: string | undefined, logid: string | undefined): T {
   try {
-    const v: unknown = JSON.parse(data ?? '')
-    if (v && typeof v === 'object') return v as Record<string, unknown>
-  } catch { /* below */ }
-  throw new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent a malformed workflow stream event.', { logid })
+    return decode(JSON.parse(data ?? ''), logid)
+  } catch {
+    throw errors.upstreamError('Coze sent a malformed workflow stream event.', logid)
+  }
 }
 
-function errorBody (data: string | undefined, logid: string | undefined): GatewayError {
-  let obj: { code?: unknown, msg?: unknown, detail?: { logid?: string } } = {}
-  try { obj = JSON.parse(data ?? '') as typeof obj } catch { /* raw text */ }
+function errorBody (data: string | undefined, logid: string | undefined) {
+  let obj: Static<typeof ErrorBody> = {}
+  try { obj = decodeErrorBody(JSON.parse(data ?? '')) } catch { /* raw text */ }
   const id = obj.detail?.logid ?? logid
-  if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, typeof obj.msg === 'string' ? obj.msg : '', id, undefined, 'workflow')
-  return new GatewayError(502, 'UPSTREAM_ERROR', 'Coze sent a malformed workflow stream event.', { logid: id })
+  if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, obj.msg ?? '', id, undefined, 'workflow')
+  return errors.upstreamError('Coze sent a malformed workflow stream event.', id)
 }

@@ -3,8 +3,8 @@
 // answers 4200 for it and the route turns that into 404 model_not_found.
 import type { Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'
-import { toGatewayError } from '../coze/errors.js'
-import type { GatewayError } from '../errors.js'
+import { botProfile } from '../coze/bots.js'
+import { GatewayError, errors } from '../errors.js'
 import { InvalidParamError, ModelNotFoundError } from './errors.js'
 
 export interface ResolvedModel {
@@ -94,10 +94,10 @@ export class ModelCatalog {
 
   private async fetchBot (botId: string): Promise<Lookup> {
     try {
-      const bot = await this.coze.api.bots.retrieveNew(botId, undefined, this.coze.options({ signal: AbortSignal.timeout(this.opts.lookupTimeoutMs) }))
-      return { info: { name: bot.name ?? '', description: bot.description ?? '', created: bot.create_time || STARTED } }
+      const bot = await botProfile(this.coze, botId, { signal: AbortSignal.timeout(this.opts.lookupTimeoutMs) })
+      return { info: { name: bot.name, description: bot.description, created: bot.created ?? STARTED } }
     } catch (err) {
-      return { error: toGatewayError(err) }
+      return { error: err instanceof GatewayError ? err : errors.internal(err) }
     }
   }
 }

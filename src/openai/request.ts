@@ -2,7 +2,7 @@
 // mapping, system role included, exactly as for /api/v1/chat). Every check that can fail
 // runs here, before anything reaches Coze; image parts become pending uploads.
 import { toCozeMessages, type ContentPart, type GatewayMessage } from '../coze/messages.js'
-import { GatewayError } from '../errors.js'
+import { errors, GatewayError } from '../errors.js'
 import { InvalidParamError } from './errors.js'
 import { parseFileData, parseImageUrl, type FileSource, type ImageLimits } from './images.js'
 import { decodeToolCallId } from './tool-calls.js'
@@ -94,7 +94,7 @@ export function mapRequest (messages: OpenAIMessage[], limits: ImageLimits): Map
 /** A Coze-rule error names messages by their index in the request, not in the filtered list. */
 function withRequestIndices (err: GatewayError, origin: number[]): GatewayError {
   const message = err.message.replace(/messages\[(\d+)\]/g, (all, k: string) => origin[Number(k)] === undefined ? all : `messages[${origin[Number(k)]}]`)
-  return message === err.message ? err : new GatewayError(err.statusCode, err.code, message, { details: err.details, cause: err })
+  return message === err.message ? err : err.withMessage(message)
 }
 
 /** The messages with the uploaded file ids filled in. */
@@ -181,6 +181,6 @@ function toolOutputsOf (messages: OpenAIMessage[], from: number): ToolOutputs {
     target = { conversation_id: ref.conversation_id, chat_id: ref.chat_id }
     outputs.push({ tool_call_id: ref.tool_call_id, output: textOf(m.content, `messages[${i}].content`, ['text']) })
   }
-  if (!target) throw new GatewayError(400, 'VALIDATION_ERROR', 'No tool results.')
+  if (!target) throw errors.invalid('No tool results.')
   return { ...target, tool_outputs: outputs }
 }

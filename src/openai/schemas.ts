@@ -2,6 +2,8 @@
 // (OpenAI parameters Coze has no use for are taken and ignored); detailed content checks
 // that need a precise `param` happen in request.ts.
 import { Type, type Static } from 'typebox'
+import { jsonOrStream } from '../schemas/common.js'
+import { ChunkFrameSchema } from '../wires/openai.js'
 
 /** Parameters accepted and ignored (Coze bots carry their own model settings and tools). Documented in the README. */
 export const IGNORED_PARAMS = [
@@ -56,7 +58,8 @@ export const OpenAIErrors = { 400: E, 402: E, 404: E, 409: E, 413: E, 415: E, 42
 const Loose = (description: string) => Type.Object({}, { additionalProperties: true, description })
 
 export const ChatCompletionResponses = {
-  200: Loose('Non-stream: a chat.completion. With "stream": true, text/event-stream of chat.completion.chunk frames, then data: [DONE].'),
+  200: jsonOrStream(Loose('chat.completion'), ChunkFrameSchema,
+    'Non-stream: a chat.completion (application/json). With "stream": true: text/event-stream of chat.completion.chunk frames, then data: [DONE].'),
   ...OpenAIErrors
 }
 

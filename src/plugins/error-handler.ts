@@ -1,65 +1,59 @@
-// One error handler for the whole app: every failure becomes an envelope with the right
-// status. Upstream errors keep their Coze code and logid; nothing internal leaks.
+// The one error handler: every failure becomes a GatewayError with the right status, is
+// logged once, and is rendered by the wire of the surface the route belongs to (the
+// /api/v1 envelope, the chatbot service's {detail}, OpenAI's {error}). A surface names
+// itself with `config: { surface }` on its routes (see surfaceOf). Nothing internal leaks.
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyInstance } from 'fastify'
-import { fail } from '../envelope.js'
-import { ClientAbortError, GatewayError } from '../errors.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ClientAbortError, errors, type GatewayError } from '../errors.js'
+import { toClientError } from '../fastify-errors.js'
+import type { Surface } from '../chat/types.js'
+import * as api from '../wires/api.js'
+import * as chatbot from '../wires/chatbot.js'
+import * as openai from '../wires/openai.js'
 
-/** Fastify and plugin error codes → the gateway's own status and wording. */
-function fromFastifyError (err: FastifyError, maxUploadMb: number): GatewayError | undefined {
-  if (err.validation) {
-    return new GatewayError(400, 'VALIDATION_ERROR', `Invalid request: ${err.message}`, { details: err.validation.map((v) => ({ field: `${err.validationContext ?? ''}${v.instancePath}`, message: v.message, params: v.params })) })
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The client API the route belongs to: decides the error format. Default api. */
+    surface?: Surface
   }
-  switch (err.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new GatewayError(400, 'INVALID_JSON', `Malformed JSON body: ${err.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'$/, 'it could not be parsed')}`)
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new GatewayError(400, 'INVALID_JSON', 'The JSON body is empty: send a JSON object.')
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new GatewayError(415, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Type: send application/json${''} (or multipart/form-data for uploads).`)
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new GatewayError(400, 'VALIDATION_ERROR', 'Content-Length does not match the body.')
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Request body too large.')
-    case 'FST_REQ_FILE_TOO_LARGE':
-    case 'FST_FILES_LIMIT':
-      return new GatewayError(413, 'PAYLOAD_TOO_LARGE', `File too large. Maximum size is ${maxUploadMb}MB`)
-    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return new GatewayError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data with a "file" field.')
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FIELDS_LIMIT':
-      return new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Too many multipart parts or fields.')
-    default:
-      break
-  }
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    return new GatewayError(err.statusCode, err.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_ERROR', err.message)
-  }
-  return undefined
 }
 
-export function toClientError (err: unknown, maxUploadMb: number): GatewayError {
-  if (err instanceof GatewayError) return err
-  const mapped = fromFastifyError(err as FastifyError, maxUploadMb)
-  return mapped ?? new GatewayError(500, 'INTERNAL_ERROR', 'Internal server error.', { cause: err })
+interface ErrorWire { body (e: GatewayError): unknown, headers?: Record<string, string> }
+
+const WIRES: Record<Surface, ErrorWire> = {
+  api: { body: (e) => api.errorBody(e) },
+  workflow: { body: (e) => api.errorBody(e) },
+  chatbot: { body: chatbot.errorBody },
+  openai: { body: openai.errorBody, headers: openai.ERROR_HEADERS }
+}
+
+/** Marks every route registered after it in this plugin scope as `surface`'s (call inside the plugin). */
+export function surfaceOf (app: FastifyInstance, surface: Surface): void {
+  app.addHook('onRoute', (route) => { route.config = { ...route.config, surface } })
+}
+
+/** Logs and sends one error in the surface's format. */
+export function sendError (request: FastifyRequest, reply: FastifyReply, err: unknown, surface: Surface, maxUploadMb: number): FastifyReply | undefined {
+  // The client left: there is no one to answer (the upstream call was already aborted).
+  if (err instanceof ClientAbortError) return reply.code(499).send()
+  const e = toClientError(err, maxUploadMb)
+  if (e.statusCode >= 500 && e.code === 'INTERNAL_ERROR') {
+    request.log.error({ err }, 'unhandled error')
+  } else if (e.statusCode >= 500 || e.cozeCode !== undefined) {
+    request.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, e.message)
+  }
+  if (reply.sent || reply.raw.headersSent) return undefined
+  const wire = WIRES[surface]
+  if (e.logid) void reply.header('x-coze-logid', e.logid)
+  if (e.headers) void reply.headers(e.headers)
+  if (wire.headers) void reply.headers(wire.headers)
+  return reply.code(e.statusCode).send(wire.body(e))
 }
 
 export default fp(async function errorHandler (app: FastifyInstance, opts: { maxUploadMb: number }) {
-  app.setErrorHandler((err, request, reply) => {
-    // The client left: there is no one to answer (the upstream call was already aborted).
-    if (err instanceof ClientAbortError) return reply.code(499).send()
-    const e = toClientError(err, opts.maxUploadMb)
-    if (e.statusCode >= 500 && e.code === 'INTERNAL_ERROR') {
-      request.log.error({ err }, 'unhandled error')
-    } else if (e.statusCode >= 500 || e.cozeCode !== undefined) {
-      request.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, e.message)
-    }
-    if (e.logid) void reply.header('x-coze-logid', e.logid)
-    if (reply.sent || reply.raw.headersSent) return
-    return reply.code(e.statusCode).send(fail(e.message, e.toEnvelopeExtra()))
-  })
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err, request.routeOptions.config.surface ?? 'api', opts.maxUploadMb))
 
   app.setNotFoundHandler(app.rateLimit ? { preHandler: app.rateLimit() } : {}, (request, reply) => {
-    return reply.code(404).send(fail(`Route ${request.method} ${request.url.split('?')[0]} not found. See /docs for the API.`, { code: 'NOT_FOUND' }))
+    return sendError(request, reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/'), 'api', opts.maxUploadMb)
   })
 }, { name: 'error-handler' })

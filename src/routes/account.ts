@@ -1,9 +1,11 @@
 // The Coze account behind the gateway token: user info, workspaces, connection test.
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ok, fail } from '../envelope.js'
-import { toGatewayError } from '../coze/errors.js'
+import { ok } from '../envelope.js'
+import { GatewayError } from '../errors.js'
+import { getMe, listWorkspaces } from '../coze/account.js'
 import { Envelope, ErrorRef, Timestamp, UpstreamErrors } from '../schemas/common.js'
+import { errorBody } from '../wires/api.js'
 
 const UserData = Type.Object({
   user_id: Type.String(),
@@ -34,13 +36,10 @@ const ConnectionData = Type.Object({
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/user/info', {
     schema: { tags: ['account'], summary: 'The Coze account behind the gateway token', response: { 200: Envelope(UserData), ...UpstreamErrors } }
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
     let logid: string | null = null
-    const me = await app.coze.api.users.me(app.coze.options({ onLogid: (l) => { logid = l } })).catch((e: unknown) => { throw toGatewayError(e) })
-    if (logid) void reply.header('x-coze-logid', logid)
-    return ok('User info retrieved successfully', {
-      user_id: me.user_id, user_name: me.user_name, nick_name: me.nick_name, avatar_url: me.avatar_url, logid, response_logid: logid
-    })
+    const me = await getMe(app.coze, { signal: request.clientGone, onLogid: (l) => { logid = l; reply.onLogid(l) } })
+    return ok('User info retrieved successfully', { ...me, logid, response_logid: logid })
   })
 
   app.get('/api/v1/workspaces', {
@@ -53,12 +52,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }),
       response: { 200: Envelope(Type.Array(Workspace), { pagination: Pagination }), ...UpstreamErrors }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { page_num: pageNum, page_size: pageSize } = request.query
-    const res = await app.coze.api.workspaces.list({ page_num: pageNum, page_size: pageSize }, app.coze.options()).catch((e: unknown) => { throw toGatewayError(e) })
-    const list = (res.workspaces ?? []).map((w) => ({ id: w.id, name: w.name, icon_url: w.icon_url, role_type: w.role_type, workspace_type: w.workspace_type }))
-    const total = res.total_count ?? list.length
-    return ok('Workspaces retrieved successfully', list, { pagination: { page_num: pageNum, page_size: pageSize, total_count: total, has_more: pageNum * pageSize < total } })
+    const { items, total } = await listWorkspaces(app.coze, { page_num: pageNum, page_size: pageSize }, { signal: request.clientGone, onLogid: reply.onLogid })
+    return ok('Workspaces retrieved successfully', items, { pagination: { page_num: pageNum, page_size: pageSize, total_count: total, has_more: pageNum * pageSize < total } })
   })
 
   app.get('/api/v1/test/connection', {
@@ -72,14 +69,14 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const started = performance.now()
     const latency = () => Math.round(performance.now() - started)
     try {
-      const me = await app.coze.api.users.me(app.coze.options())
+      const me = await getMe(app.coze)
       app.upstream.report()
       return ok('Connection test successful', { connected: true, user_id: me.user_id, latency_ms: latency(), timestamp: new Date().toISOString() })
     } catch (err) {
-      const e = toGatewayError(err)
-      app.upstream.report(e)
-      if (e.logid) void reply.header('x-coze-logid', e.logid)
-      return reply.code(e.statusCode as 502).send(fail(`Connection test failed: ${e.message}`, e.toEnvelopeExtra(),
+      if (!(err instanceof GatewayError)) throw err
+      app.upstream.report(err)
+      if (err.logid) void reply.header('x-coze-logid', err.logid)
+      return reply.code(err.statusCode as 502).send(errorBody(err.withMessage(`Connection test failed: ${err.message}`),
         { connected: false, user_id: null, latency_ms: latency(), timestamp: new Date().toISOString() }))
     }
   })

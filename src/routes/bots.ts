@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { getBot, listBots } from '../coze/bots.js'
 import { BotParamsSchema, BotResponses, ListBotsQuerySchema, ListBotsResponses } from '../schemas/bots.js'
-import { clientAbortSignal } from '../client-abort.js'
 
 const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/bots', {
@@ -17,10 +16,8 @@ const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { workspace_id: workspaceId, page_num: pageNum, page_size: pageSize, publish_status: publishStatus } = request.query
-    const page = await listBots(app.coze, { workspace_id: workspaceId, page_num: pageNum, page_size: pageSize, publish_status: publishStatus }, {
-      signal: clientAbortSignal(reply),
-      onLogid: (l) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
-    })
+    const page = await listBots(app.coze, { workspace_id: workspaceId, page_num: pageNum, page_size: pageSize, publish_status: publishStatus },
+      { signal: request.clientGone, onLogid: reply.onLogid })
     return ok('Bots retrieved successfully', page.items, {
       pagination: { page_num: pageNum, page_size: pageSize, total_count: page.total, has_more: pageNum * pageSize < page.total }
     })
@@ -35,10 +32,7 @@ const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: BotResponses
     }
   }, async (request, reply) => {
-    const bot = await getBot(app.coze, request.params.bot_id, {
-      signal: clientAbortSignal(reply),
-      onLogid: (l) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
-    })
+    const bot = await getBot(app.coze, request.params.bot_id, { signal: request.clientGone, onLogid: reply.onLogid })
     return ok('Bot retrieved successfully', bot)
   })
 }

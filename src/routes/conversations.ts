@@ -2,11 +2,10 @@
 // Conversations made through the gateway belong to a user_id; another user gets 404.
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { RoleType, type ChatV3Message, type Conversation } from '@coze/api'
+import { RoleType } from '@coze/api'
 import { ok } from '../envelope.js'
-import { badRequest } from '../errors.js'
-import { toGatewayError } from '../coze/errors.js'
-import { clientAbortSignal } from '../client-abort.js'
+import { errors } from '../errors.js'
+import { listConversations, listMessages, type Conversation } from '../coze/conversations.js'
 import { Envelope, UpstreamErrors } from '../schemas/common.js'
 import { ConversationSchema, CreateConversationBody, MessageSchema, USER_ID } from '../schemas/sessions.js'
 import { allowEmptyJsonBody } from './optional-body.js'
@@ -33,24 +32,8 @@ function conversationView (c: Conversation, owner: string | null, botId?: string
   }
 }
 
-function messageView (m: ChatV3Message) {
-  return {
-    id: m.id,
-    conversation_id: m.conversation_id,
-    chat_id: m.chat_id ?? '',
-    bot_id: m.bot_id ?? '',
-    role: m.role,
-    type: m.type ?? '',
-    content: m.content,
-    content_type: m.content_type,
-    created_at: m.created_at ?? null,
-    section_id: m.section_id ?? null
-  }
-}
-
 const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   allowEmptyJsonBody(app)
-  const fail = (err: unknown) => { throw toGatewayError(err) }
 
   app.post('/api/v1/conversations', {
     schema: {
@@ -60,10 +43,10 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: CreateConversationBody,
       response: { 200: Envelope(ConversationSchema, { conversation_id: Type.String() }), ...UpstreamErrors }
     }
-  }, async (request, reply) => {
+  }, async (request) => {
     const body = request.body
     const botId = body.bot_id || app.config.COZE_BOT_ID
-    if (!botId) throw badRequest('bot_id is required either in request or environment variable COZE_BOT_ID')
+    if (!botId) throw errors.botIdRequired()
     const userId = body.user_id || app.config.DEFAULT_USER_ID || undefined
     const messages = body.messages?.map((m) => ({
       role: m.role === 'assistant' ? RoleType.Assistant : RoleType.User,
@@ -71,11 +54,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       content: m.content,
       content_type: 'text' as const
     }))
-    const conv = await app.coze.api.conversations.create(
-      { bot_id: botId, ...(messages ? { messages } : {}), ...(body.meta_data ? { meta_data: body.meta_data } : {}) },
-      app.coze.options({ signal: clientAbortSignal(reply) })
-    ).catch(fail)
-    if (userId) await app.sessions.claimConversation(conv.id, userId, true)
+    const conv = await app.sessions.createConversation(botId, userId, request.clientGone, { messages, meta_data: body.meta_data })
     return ok('Conversation created', conversationView(conv, userId ?? null, botId), { conversation_id: conv.id })
   })
 
@@ -95,18 +74,18 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...UpstreamErrors
       }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const q = request.query
     const botId = q.bot_id || app.config.COZE_BOT_ID
-    if (!botId) throw badRequest('bot_id is required: GET /api/v1/conversations?bot_id=<bot id> (or set COZE_BOT_ID)')
-    const res = await app.coze.api.conversations.list({ bot_id: botId, page_num: q.page_num, page_size: q.page_size }, app.coze.options()).catch(fail)
+    if (!botId) throw errors.invalid('bot_id is required: GET /api/v1/conversations?bot_id=<bot id> (or set COZE_BOT_ID)')
+    const res = await listConversations(app.coze, { bot_id: botId, page_num: q.page_num, page_size: q.page_size }, { signal: request.clientGone, onLogid: reply.onLogid })
     const items = []
-    for (const c of res.conversations ?? []) {
+    for (const c of res.items) {
       const owner = await app.sessions.conversationOwner(c.id)
       if (q.user_id && owner !== undefined && owner !== q.user_id) continue
       items.push(conversationView(c, owner ?? null, botId))
     }
-    const hasMore = Boolean(res.has_more)
+    const hasMore = res.has_more
     return ok('Conversations retrieved successfully', items, { pagination: { page_num: q.page_num, page_size: q.page_size, has_more: hasMore }, has_more: hasMore })
   })
 
@@ -127,20 +106,14 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }),
       response: { 200: Envelope(Type.Array(MessageSchema), { pagination: MessagesPaging, first_id: Type.String(), last_id: Type.String(), has_more: Type.Boolean() }), ...UpstreamErrors }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { conversation_id: id } = request.params
     const q = request.query
-    if (q.before_id && q.after_id) throw badRequest('Send before_id or after_id, not both.')
+    if (q.before_id && q.after_id) throw errors.invalid('Send before_id or after_id, not both.')
     await app.sessions.checkConversation(id, q.user_id)
-    const res = await app.coze.api.conversations.messages.list(id, {
-      order: q.order,
-      limit: q.limit,
-      ...(q.before_id ? { before_id: q.before_id } : {}),
-      ...(q.after_id ? { after_id: q.after_id } : {}),
-      ...(q.chat_id ? { chat_id: q.chat_id } : {})
-    }, app.coze.options()).catch(fail)
-    const messages = (res.data ?? []).map(messageView)
-    const page = { first_id: res.first_id ?? '', last_id: res.last_id ?? '', has_more: Boolean(res.has_more) }
+    const res = await listMessages(app.coze, id, q, { signal: request.clientGone, onLogid: reply.onLogid })
+    const messages = res.items
+    const page = { first_id: res.first_id, last_id: res.last_id, has_more: res.has_more }
     // Also at the top level, where Coze itself puts them.
     return ok('Messages retrieved successfully', messages, { pagination: { ...page, order: q.order, limit: q.limit }, ...page })
   })

@@ -1,30 +1,23 @@
 // The OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models[/{model}].
-// HTTP only: the mapping lives in src/openai/, the chat itself is the gateway's pipeline
-// (src/coze/chat.ts), so timeouts, truncation, cancel-on-disconnect and the Coze error
-// mapping are the same as on /api/v1/chat. Errors here use OpenAI's error format.
+// HTTP only: the request mapping lives in src/openai/, the chat is the gateway's one
+// pipeline (src/chat/), the wire is src/wires/openai.ts. Errors use OpenAI's format.
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { aggregateChat, streamChat, streamToolOutputs, type ChatEvent } from '../coze/chat.js'
-import { toCozeMessages } from '../coze/messages.js'
 import { uploadFile } from '../coze/files.js'
-import { toGatewayError } from '../coze/errors.js'
-import { ClientAbortError, GatewayError } from '../errors.js'
-import { toClientError } from '../plugins/error-handler.js'
-import { clientAbortSignal } from '../client-abort.js'
-import { ModelNotFoundError, toOpenAIError } from '../openai/errors.js'
+import { ClientAbortError, GatewayError, errors } from '../errors.js'
+import type { ChatContext, ChatEvent } from '../chat/types.js'
+import { sendError, surfaceOf } from '../plugins/error-handler.js'
+import { ModelNotFoundError } from '../openai/errors.js'
 import { ModelCatalog, resolveModel } from '../openai/models.js'
 import { FileLoader, type ImageLimits } from '../openai/images.js'
 import { mapRequest, setFileId, type PendingFile } from '../openai/request.js'
-import { completionWire, toCompletion } from '../openai/completions.js'
+import { completionWire, toCompletion } from '../wires/openai.js'
 import { ChatCompletionBodySchema, ChatCompletionResponses, ModelListSchema, ModelSchema, OpenAIErrors } from '../openai/schemas.js'
-import { streamLimits } from './chat.js'
-import { relaySse } from './sse-relay.js'
+import { answer } from './chat-reply.js'
 
 const MB = 1024 * 1024
-/** Used as the Coze user_id when neither `user` nor DEFAULT_USER_ID is given. */
-export const DEFAULT_OPENAI_USER = 'openai-user'
 
 const v1: FastifyPluginAsyncTypebox = async (app) => {
   const config = app.config
@@ -36,23 +29,12 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
   const loader = new FileLoader(imageLimits)
   const catalog = new ModelCatalog(app.coze, config)
   app.addHook('onClose', async () => { await loader.close() })
+  surfaceOf(app, 'openai')
 
-  // Every failure in OpenAI's format; `x-should-retry: false` because a Coze chat is not
-  // idempotent (a retried chat runs and bills again): the client decides, not its SDK.
-  app.setErrorHandler((err, request, reply) => {
-    if (err instanceof ClientAbortError) return reply.code(499).send()
-    const e = toClientError(err, config.MAX_UPLOAD_MB)
-    if (e.statusCode >= 500 && e.code === 'INTERNAL_ERROR') request.log.error({ err }, 'unhandled error')
-    else if (e.statusCode >= 500 || e.cozeCode !== undefined) request.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, e.message)
-    if (reply.sent || reply.raw.headersSent) return
-    if (e.logid) void reply.header('x-coze-logid', e.logid)
-    return reply.code(e.statusCode).header('x-should-retry', 'false').send(toOpenAIError(e))
-  })
   app.setNotFoundHandler(app.rateLimit ? { preHandler: app.rateLimit() } : {}, (request, reply) => {
     const path = request.url.split('?')[0]
-    return reply.code(404).header('x-should-retry', 'false').send({
-      error: { message: `Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions and GET /v1/models.`, type: 'invalid_request_error', param: null, code: 'not_found' }
-    })
+    const e = errors.notFound(`Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions and GET /v1/models.`)
+    return sendError(request, reply, e, 'openai', config.MAX_UPLOAD_MB)
   })
 
   app.post('/chat/completions', {
@@ -71,30 +53,20 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
     const { model, botId } = resolveModel(config, body.model)
     const mapped = mapRequest(body.messages, imageLimits)
     const meta = { model, created: Math.floor(Date.now() / 1000) }
-    const stream = body.stream === true
-    const clientGone = clientAbortSignal(reply)
-    const onLogid = (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
-    const opts = { ...streamLimits(config), onLogid }
+    const user = body.user || undefined
 
-    let start: (signal: AbortSignal) => AsyncIterable<ChatEvent>
+    let run: (ctx: ChatContext) => AsyncIterable<ChatEvent>
     if (mapped.kind === 'tool_outputs') {
-      start = (signal) => streamToolOutputs(app.coze, mapped.toolOutputs, { ...opts, signal })
+      const req = { surface: 'openai' as const, user_id: user, ...mapped.toolOutputs }
+      run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
-      await uploadAll(app, loader, reply, mapped.files, clientGone)
-      const turn = {
-        bot_id: botId,
-        user_id: body.user || config.DEFAULT_USER_ID || DEFAULT_OPENAI_USER,
-        additional_messages: toCozeMessages(mapped.messages, false)
-      }
-      start = (signal) => unknownModelAs404(streamChat(app.coze, turn, { ...opts, signal }), model)
+      await uploadAll(app, loader, reply, mapped.files, request.clientGone)
+      const req = { surface: 'openai' as const, bot_id: botId, user_id: user, messages: mapped.messages }
+      run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
     }
-
-    if (stream) {
-      const includeUsage = body.stream_options?.include_usage === true
-      return relaySse(app, reply, (signal) => app.upstream.track(start(signal)), completionWire({ ...meta, includeUsage }))
-    }
-    const result = await aggregateChat(app.upstream.track(start(clientGone)))
-    return reply.send(toCompletion(meta, result))
+    const stream = body.stream === true
+    const wire = completionWire({ ...meta, includeUsage: stream && body.stream_options?.include_usage === true })
+    return answer(app, request, reply, stream, run, wire, (r) => toCompletion(meta, r))
   })
 
   app.get('/models', {
@@ -121,12 +93,8 @@ async function uploadAll (app: FastifyInstance, loader: FileLoader, reply: Fasti
   for (const f of files) {
     const loaded = await loader.load(f.source, f.param, signal)
     if (signal.aborted) throw new ClientAbortError()
-    try {
-      const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, (l) => { if (!reply.sent) void reply.header('x-coze-logid', l) })
-      setFileId(f, uploaded.id)
-    } catch (err) {
-      throw toGatewayError(err)
-    }
+    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, reply.onLogid)
+    setFileId(f, uploaded.id)
   }
 }
 
@@ -135,7 +103,7 @@ async function * unknownModelAs404 (events: AsyncIterable<ChatEvent>, model: str
   try {
     yield * events
   } catch (err) {
-    if (err instanceof GatewayError && err.statusCode === 404) throw new ModelNotFoundError(model, err)
+    if (err instanceof GatewayError && err.statusCode === 404 && err.code === 'UPSTREAM_NOT_FOUND') throw new ModelNotFoundError(model, err)
     throw err
   }
 }

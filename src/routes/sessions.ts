@@ -2,8 +2,7 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
-import { badRequest } from '../errors.js'
-import { clientAbortSignal } from '../client-abort.js'
+import { errors } from '../errors.js'
 import { sessionView } from '../sessions/view.js'
 import { CommonErrors, Envelope, ErrorRef, UpstreamErrors } from '../schemas/common.js'
 import { CreateSessionBody, OwnerQuery, PageQuery, Pagination, SessionParams, SessionSchema, USER_ID } from '../schemas/sessions.js'
@@ -24,12 +23,12 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: CreateSessionBody,
       response: { 200: Envelope(SessionSchema, { session_id: Type.String(), conversation_id: Type.String() }), ...UpstreamErrors }
     }
-  }, async (request, reply) => {
+  }, async (request) => {
     const userId = userOf(request.body.user_id)
-    if (!userId) throw badRequest('user_id is required: send the id of your end user (or set DEFAULT_USER_ID on the gateway)')
+    if (!userId) throw errors.userIdRequired()
     const botId = request.body.bot_id || app.config.COZE_BOT_ID
-    if (!botId) throw badRequest('bot_id is required either in request or environment variable COZE_BOT_ID')
-    const r = await app.sessions.create(userId, botId, true, clientAbortSignal(reply))
+    if (!botId) throw errors.botIdRequired()
+    const r = await app.sessions.create(userId, botId, true, request.clientGone)
     return ok('Session created', sessionView(r), { session_id: r.session_id, conversation_id: r.conversation_id })
   })
 
@@ -43,7 +42,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { page_num: pageNum, page_size: pageSize } = request.query
     const userId = userOf(request.query.user_id)
-    if (!userId) throw badRequest('user_id is required: GET /api/v1/sessions?user_id=<your end user\'s id>')
+    if (!userId) throw errors.userIdRequired('GET /api/v1/sessions?user_id=<your end user\'s id>')
     const page = await app.sessions.list(userId, pageNum, pageSize)
     return ok('Sessions retrieved successfully', page.items.map(sessionView), {
       pagination: { page_num: pageNum, page_size: pageSize, total_count: page.total, has_more: pageNum * pageSize < page.total }
@@ -74,9 +73,9 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: OwnerBody,
       response: { 200: Envelope(SessionSchema, { cleared_at: Type.String() }), ...UpstreamErrors }
     }
-  }, async (request, reply) => {
+  }, async (request) => {
     const userId = request.query.user_id ?? request.body.user_id
-    const r = await app.sessions.clear(request.params.session_id, userId, clientAbortSignal(reply))
+    const r = await app.sessions.clear(request.params.session_id, userId, request.clientGone)
     const view = sessionView(r)
     return ok('Session cleared: the bot no longer sees earlier turns', view, { cleared_at: view.cleared_at })
   })

@@ -6,8 +6,7 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MultipartFile } from '@fastify/multipart'
 import { ok } from '../envelope.js'
-import { badRequest, GatewayError } from '../errors.js'
-import { toGatewayError } from '../coze/errors.js'
+import { errors } from '../errors.js'
 import { uploadFile } from '../coze/files.js'
 import { Envelope, ErrorRef, UpstreamErrors } from '../schemas/common.js'
 
@@ -20,7 +19,7 @@ const FileData = Type.Object({
 }, { examples: [{ file_id: '7369495981102020001', file_name: 'document.pdf', bytes: 152236, created_at: 1715847583, description: '这是一个PDF文档' }] })
 
 const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const tooLarge = () => new GatewayError(413, 'PAYLOAD_TOO_LARGE', `File too large. Maximum size is ${app.config.MAX_UPLOAD_MB}MB`)
+  const tooLarge = () => errors.fileTooLarge(app.config.MAX_UPLOAD_MB)
 
   app.post('/api/v1/upload', {
     schema: {
@@ -34,16 +33,16 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: (app.config.MAX_UPLOAD_MB + 1) * 1024 * 1024
   }, async (request, reply) => {
     if (!request.isMultipart()) {
-      throw new GatewayError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data with a "file" field.')
+      throw errors.multipartRequired()
     }
     const declared = Number(request.headers['content-length'])
     if (declared > (app.config.MAX_UPLOAD_MB + 1) * 1024 * 1024) throw tooLarge()
 
     const part: MultipartFile | undefined = await request.file()
-    if (!part) throw badRequest('No file: send the file in a multipart field named "file".')
+    if (!part) throw errors.invalid('No file: send the file in a multipart field named "file".')
     if (part.fieldname !== 'file') {
       part.file.resume()
-      throw badRequest(`Unexpected file field "${part.fieldname}": send the file in a multipart field named "file".`)
+      throw errors.invalid(`Unexpected file field "${part.fieldname}": send the file in a multipart field named "file".`)
     }
     const descriptionField = part.fields.description
     const description = descriptionField && !Array.isArray(descriptionField) && descriptionField.type === 'field'
@@ -52,7 +51,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
     const source = part.file[Symbol.asyncIterator]()
     const first = await source.next()
-    if (first.done) throw badRequest('The file is empty: upload a file with content.')
+    if (first.done) throw errors.invalid('The file is empty: upload a file with content.')
     const file = part.file
     const body = Readable.from((async function * () {
       yield first.value
@@ -63,13 +62,13 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
     const fileName = part.filename || 'upload.bin'
     try {
-      const f = await uploadFile(app.coze, body, fileName, (l) => { void reply.header('x-coze-logid', l) })
+      const f = await uploadFile(app.coze, body, fileName, reply.onLogid)
       return ok('File uploaded successfully', {
         file_id: f.id, file_name: f.file_name || fileName, bytes: f.bytes, created_at: f.created_at, ...(description ? { description } : {})
       }, { file_id: f.id })
     } catch (err) {
       if (file.truncated) throw tooLarge()
-      throw toGatewayError(err)
+      throw err
     } finally {
       file.resume()
     }

@@ -1,44 +1,21 @@
 // Coze workflows: run (sync, is_async, SSE), the state of an async run, resume after an
 // interrupt (SSE), and /execute, the workflow API of the product's platform docs.
-import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
-import { badRequest } from '../errors.js'
+import { errors } from '../errors.js'
 import {
   getWorkflowRun, resumeWorkflow, runWorkflow, startWorkflowRun, streamWorkflow,
-  type WorkflowEvent, type WorkflowInterrupt, type WorkflowRunParams
+  type WorkflowInterrupt, type WorkflowRunParams
 } from '../coze/workflows.js'
 import {
   ExecuteBodySchema, ExecuteResponses, ResumeBodySchema, ResumeResponses, RunBodySchema, RunResponses, RunStateResponses,
   WORKFLOW_SSE_DOC, WorkflowParams, RunPathParams, type RunBody
 } from '../schemas/workflows.js'
-import { clientAbortSignal } from '../client-abort.js'
-import { apiWire, streamLimits } from './chat.js'
-import { relaySse, type SseWire } from './sse-relay.js'
+import { relaySse } from '../sse.js'
+import { workflowWire } from '../wires/workflow.js'
+import { surfaceOf } from '../plugins/error-handler.js'
 
 const now = () => new Date().toISOString()
-
-/** WorkflowEvent → SSE frame. PING is a heartbeat comment, not a frame. */
-export const workflowWire: SseWire<WorkflowEvent> = {
-  async event (sse, ev) {
-    switch (ev.type) {
-      case 'ping':
-        await sse.ping()
-        break
-      case 'workflow_message':
-        await sse.send({ ...ev, timestamp: now() })
-        break
-      case 'interrupt':
-        await sse.send({ ...ev, interrupt_data: { event_id: ev.event_id, type: ev.interrupt_type, data: ev.data }, timestamp: now() })
-        break
-      case 'done':
-        await sse.send({ type: 'done', debug_url: ev.debug_url, ...(ev.execute_id ? { execute_id: ev.execute_id } : {}), timestamp: now() })
-        break
-    }
-  },
-  error: (sse, e) => apiWire.error(sse, e),
-  end: (sse) => apiWire.end(sse)
-}
 
 /** Parameters as an object, or the same object as a JSON string (the Coze docs' form). */
 export function parametersOf (v: Record<string, unknown> | string | undefined, field: string): Record<string, unknown> {
@@ -47,15 +24,13 @@ export function parametersOf (v: Record<string, unknown> | string | undefined, f
   let parsed: unknown
   try { parsed = JSON.parse(v) } catch { parsed = undefined }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw badRequest(`${field} must be an object of the workflow's input parameters, e.g. {"input": "Hello"} (or that object as a JSON string)`)
+    throw errors.invalid(`${field} must be an object of the workflow's input parameters, e.g. {"input": "Hello"} (or that object as a JSON string)`)
   }
   return parsed as Record<string, unknown>
 }
 
 function runParams (workflowId: string, body: RunBody): WorkflowRunParams {
-  if (body.bot_id && body.app_id) {
-    throw badRequest('bot_id and app_id cannot be used together: a workflow runs in the context of a bot or of an app, so send only one of them')
-  }
+  if (body.bot_id && body.app_id) throw errors.notBoth('bot_id', 'app_id', 'a workflow runs in the context of a bot or of an app, so send only one of them')
   return { workflow_id: workflowId, parameters: parametersOf(body.parameters, 'parameters'), bot_id: body.bot_id, app_id: body.app_id, ext: body.ext }
 }
 
@@ -66,8 +41,9 @@ function interruptMessage (workflowId: string, it: WorkflowInterrupt): string {
 }
 
 const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const logidHeader = (reply: FastifyReply) => (l: string) => { if (!reply.sent) void reply.header('x-coze-logid', l) }
   const syncTimeout = () => app.config.COZE_WORKFLOW_TIMEOUT_MS
+  const limits = { connectTimeoutMs: app.config.COZE_CONNECT_TIMEOUT_MS, idleTimeoutMs: app.config.COZE_IDLE_TIMEOUT_MS }
+  surfaceOf(app, 'workflow')
 
   app.post('/api/v1/workflows/:workflow_id/run', {
     schema: {
@@ -86,12 +62,12 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { workflow_id: workflowId } = request.params
     const body = request.body
     const params = runParams(workflowId, body)
-    const onLogid = logidHeader(reply)
+    const onLogid = reply.onLogid
     if (body.stream === true) {
-      if (body.is_async === true) throw badRequest('stream and is_async cannot be used together: stream the run, or start it with is_async and poll GET /api/v1/workflows/{workflow_id}/runs/{execute_id}')
-      return relaySse(app, reply, (signal) => streamWorkflow(app.coze, params, { ...streamLimits(app.config), signal, onLogid }), workflowWire)
+      if (body.is_async === true) throw errors.notBoth('stream', 'is_async', 'stream the run, or start it with is_async and poll GET /api/v1/workflows/{workflow_id}/runs/{execute_id}')
+      return relaySse(app, reply, (signal) => streamWorkflow(app.coze, params, { ...limits, signal, onLogid }), workflowWire)
     }
-    const signal = clientAbortSignal(reply)
+    const signal = request.clientGone
     if (body.is_async === true) {
       const r = await startWorkflowRun(app.coze, params, { signal, onLogid })
       return ok(`Workflow run started: poll GET /api/v1/workflows/${workflowId}/runs/${r.execute_id}`, { execute_id: r.execute_id, status: 'running', debug_url: r.debug_url })
@@ -118,7 +94,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { workflow_id: workflowId, execute_id: executeId } = request.params
-    const r = await getWorkflowRun(app.coze, workflowId, executeId, { signal: clientAbortSignal(reply), onLogid: logidHeader(reply) })
+    const r = await getWorkflowRun(app.coze, workflowId, executeId, { signal: request.clientGone, onLogid: reply.onLogid })
     const message = r.status === 'success'
       ? 'Workflow run succeeded'
       : r.status === 'failed'
@@ -139,8 +115,8 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { workflow_id: workflowId } = request.params
     const { event_id: eventId, resume_data: resumeData, interrupt_type: interruptType } = request.body
-    const onLogid = logidHeader(reply)
-    return relaySse(app, reply, (signal) => resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...streamLimits(app.config), signal, onLogid }), workflowWire)
+    const onLogid = reply.onLogid
+    return relaySse(app, reply, (signal) => resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...limits, signal, onLogid }), workflowWire)
   })
 
   app.post('/api/v1/workflows/:workflow_id/execute', {
@@ -159,7 +135,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { inputs, session_id: sessionId } = request.body
     const startTime = now()
     const r = await runWorkflow(app.coze, { workflow_id: workflowId, parameters: parametersOf(inputs, 'inputs') },
-      { signal: clientAbortSignal(reply), onLogid: logidHeader(reply), timeoutMs: syncTimeout() })
+      { signal: request.clientGone, onLogid: reply.onLogid, timeoutMs: syncTimeout() })
     return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow executed successfully', {
       execution_id: r.execute_id ?? null,
       status: r.interrupt ? 'interrupted' : 'completed',

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
-import { Envelope, Timestamp, UpstreamErrors } from './common.js'
+import { Envelope, Timestamp, UpstreamErrors, jsonOrStream } from './common.js'
+import { ChatFrameSchema } from '../wires/api.js'
 import { ChatDataSchema } from './chat.js'
 import { CozeId } from './ids.js'
 
@@ -39,7 +40,8 @@ const CancelData = Type.Object({
 })
 
 export const ToolOutputsResponses = {
-  200: Envelope(ToolOutputsData, { conversation_id: Type.String() }, 'Non-stream: the aggregated answer. With "stream": true the answer is text/event-stream with the frames of POST /api/v1/chat.'),
+  200: jsonOrStream(Envelope(ToolOutputsData, { conversation_id: Type.String() }), ChatFrameSchema,
+    'Non-stream: the aggregated answer (application/json). With "stream": true: text/event-stream with the frames of POST /api/v1/chat.'),
   ...UpstreamErrors
 }
 

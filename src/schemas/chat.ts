@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
-import { Envelope, Timestamp, UpstreamErrors, Usage } from './common.js'
+import { Envelope, Timestamp, UpstreamErrors, Usage, jsonOrStream } from './common.js'
+import { ChatFrameSchema } from '../wires/api.js'
 
 export const ContentPartSchema = Type.Object({
   type: Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file'), Type.Literal('audio')]),
@@ -57,8 +58,8 @@ export const ChatDataSchema = Type.Object({
 })
 
 export const ChatResponses = {
-  200: Envelope(ChatDataSchema, { conversation_id: Type.String(), session_id: Type.Optional(Type.String()) },
-    'Non-stream: the aggregated answer. With "stream": true the 200 answer is text/event-stream instead (see the SSE frames in the API description).'),
+  200: jsonOrStream(Envelope(ChatDataSchema, { conversation_id: Type.String(), session_id: Type.Optional(Type.String()) }), ChatFrameSchema,
+    'Non-stream: the aggregated answer (application/json). With "stream": true: text/event-stream, one frame per Coze delta, then chat_completed (or error) and end.'),
   ...UpstreamErrors
 }
 

@@ -50,3 +50,19 @@ export const Usage = Type.Object({
   output_count: Type.Integer(),
   input_count: Type.Integer()
 }, { description: 'Coze token usage of the chat' })
+
+/** A 200 that is JSON, or Server-Sent Events with `"stream": true`. */
+export function jsonOrStream (json: TSchema, frames: TSchema, description: string) {
+  return {
+    description,
+    content: {
+      'application/json': { schema: json },
+      'text/event-stream': { schema: frames }
+    }
+  }
+}
+
+/** A 200 that is only ever a stream. */
+export function streamOnly (frames: TSchema, description: string) {
+  return { description, content: { 'text/event-stream': { schema: frames } } }
+}

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import { Envelope, Timestamp, UpstreamErrors, Usage } from './common.js'
+import { Envelope, Timestamp, UpstreamErrors, Usage, jsonOrStream, streamOnly } from './common.js'
+import { WorkflowFrameSchema } from '../wires/workflow.js'
 import { CozeId } from './ids.js'
 
 export const WorkflowParams = Type.Object({ workflow_id: CozeId('The Coze workflow id (published)') })
@@ -82,12 +83,13 @@ const ExecuteData = Type.Object({
 })
 
 export const RunResponses = {
-  200: Envelope(RunData, {}, 'Sync: {status, output, execute_id?, debug_url, usage}. is_async: {execute_id, status: "running", debug_url}. With "stream": true the answer is text/event-stream (see the description).'),
+  200: jsonOrStream(Envelope(RunData), WorkflowFrameSchema,
+    'Sync: {status, output, execute_id?, debug_url, usage}. is_async: {execute_id, status: "running", debug_url}. With "stream": true: text/event-stream, one frame per workflow event.'),
   ...UpstreamErrors
 }
 export const RunStateResponses = { 200: Envelope(RunStateData), ...UpstreamErrors }
 export const ExecuteResponses = { 200: Envelope(ExecuteData), ...UpstreamErrors }
-export const ResumeResponses = { 200: Envelope(Type.Null(), {}, 'The answer is text/event-stream (see the description); errors before the first frame are JSON envelopes.'), ...UpstreamErrors }
+export const ResumeResponses = { 200: streamOnly(WorkflowFrameSchema, 'text/event-stream, one frame per workflow event; errors before the first frame are JSON envelopes.'), ...UpstreamErrors }
 
 export const WORKFLOW_SSE_DOC = `Server-Sent Events: each frame is \`data: <json>\` and a blank line; lines starting with \`:\` are heartbeats (Coze PING events become heartbeats).
 

@@ -6,14 +6,17 @@ import type { CozeClient } from '../coze/client.js'
 import { LocalLock } from './local-lock.js'
 import { MemorySessionStore } from './memory-store.js'
 import { SqliteSessionStore } from './sqlite-store.js'
+import { ChatQueue } from './queue.js'
 import { SessionService } from './service.js'
 import type { ChatLock, SessionStore } from './types.js'
 
 export { SessionService } from './service.js'
-export type { SessionRecord, SessionStore, ChatLock, ChatGuard } from './types.js'
+export { ChatQueue } from './queue.js'
+export type { SessionRecord, SessionStore, ChatLock } from './types.js'
 
 export interface Sessions {
   service: SessionService
+  queue: ChatQueue
   close (): Promise<void>
 }
 
@@ -52,10 +55,10 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
       lock = new LocalLock()
   }
 
-  const service = new SessionService(store, lock, coze, {
+  const queue = new ChatQueue(lock, config.CHAT_QUEUE_TIMEOUT_MS)
+  const service = new SessionService(store, queue, coze, {
     sessionTtlMs: config.SESSION_TTL * 1000,
     ownerTtlMs: config.CONVERSATION_OWNER_TTL * 1000,
-    queueTimeoutMs: config.CHAT_QUEUE_TIMEOUT_MS,
     log
   })
 
@@ -71,9 +74,10 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
 
   return {
     service,
+    queue,
     async close () {
       clearInterval(sweeper)
-      await lock.close()
+      await queue.close()
       await store.close()
     }
   }

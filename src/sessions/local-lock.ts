@@ -1,9 +1,8 @@
 // In-process FIFO lock per key (memory and sqlite stores; also the first stage of the
 // Redis lock). A waiter joins the queue synchronously when acquire() is called, so
 // requests are served in the order they asked.
-import { ClientAbortError } from '../errors.js'
 import type { ChatLock, LockOptions, Release } from './types.js'
-import { queueTimeout } from './errors.js'
+import { ClientAbortError, errors } from '../errors.js'
 
 interface Waiter {
   grant: () => void
@@ -28,7 +27,7 @@ export class LocalLock implements ChatLock {
         grant: () => { done(); resolve(release) }
       }
       const onAbort = () => { if (leave()) reject(new ClientAbortError()) }
-      const timer = setTimeout(() => { if (leave()) reject(queueTimeout(opts.timeoutMs)) }, opts.timeoutMs)
+      const timer = setTimeout(() => { if (leave()) reject(errors.conversationBusy(opts.timeoutMs)) }, opts.timeoutMs)
       const done = () => {
         waiter.settled = true
         clearTimeout(timer)

@@ -8,9 +8,8 @@
 // only if it still holds our token (Lua), so a late release never frees someone else's.
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { ClientAbortError, GatewayError } from '../errors.js'
+import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { LocalLock } from './local-lock.js'
-import { queueTimeout, storeUnavailable } from './errors.js'
 import type { ChatLock, LockOptions, Release } from './types.js'
 
 // KEYS: seq, queue. ARGV: token, alive key, alive ttl, queue ttl
@@ -119,13 +118,13 @@ export class RedisLock implements ChatLock {
         if (r === -1) { await enqueue(); continue }
         if (opts.signal?.aborted) throw new ClientAbortError()
         const left = deadline - Date.now()
-        if (left <= 0) throw queueTimeout(opts.timeoutMs)
+        if (left <= 0) throw errors.conversationBusy(opts.timeoutMs)
         await sleep(Math.min(left, this.pollMs + Math.random() * this.pollMs), opts.signal)
       }
     } catch (err) {
       await leave()
       if (err instanceof ClientAbortError || err instanceof GatewayError) throw err
-      throw storeUnavailable(err)
+      throw errors.storeUnavailable(err)
     }
     return this.holder(k.lock, token)
   }

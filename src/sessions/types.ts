@@ -1,5 +1,4 @@
 // Sessions: what a store keeps, and the lock that keeps one chat at a time per conversation.
-import type { ChatEvent, ChatTurn } from '../coze/chat.js'
 
 export type SessionStatus = 'active'
 
@@ -67,12 +66,3 @@ export interface ChatLock {
   acquire (key: string, opts: LockOptions): Promise<Release>
   close (): Promise<void>
 }
-
-/**
- * Wraps one chat's upstream call: may wait for a lock and prepare the turn first, and
- * must release what it took when the events end, however they end.
- */
-export type ChatGuard = (
-  signal: AbortSignal,
-  run: (patch: Partial<ChatTurn>) => AsyncIterable<ChatEvent>
-) => AsyncIterable<ChatEvent>

@@ -1,0 +1,295 @@
+// The one chat pipeline behind every chat-like surface (/api/v1/chat, the simple chat API,
+// /v1/chat/completions, tool outputs). It owns what they share: default resolution,
+// session and conversation binding with the ownership checks, the per-conversation
+// queue with the 4016/4200 recovery, the upstream stream, and the bookkeeping after Coze
+// answered. Surfaces only map their request in and the ChatEvents out to their wire.
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import type { CozeClient } from '../coze/client.js'
+import { streamChat, streamToolOutputs, cancelChat, chatStatus, type ChatState, type ChatTurn, type ChatEvent as UpstreamEvent } from '../coze/chat.js'
+import { retrieveConversation } from '../coze/conversations.js'
+import { toCozeMessages } from '../coze/messages.js'
+import type { StreamLimits } from '../coze/stream-guard.js'
+import { ClientAbortError, errors, GatewayError } from '../errors.js'
+import type { SessionService } from '../sessions/service.js'
+import { releaseAll, type ChatQueue } from '../sessions/queue.js'
+import type { Release, SessionRecord } from '../sessions/types.js'
+import type { UpstreamHealth } from '../upstream-health.js'
+import type { CancelRequest, ChatContext, ChatEvent, ChatRequest, Surface, ToolOutputsRequest, Turn } from './types.js'
+
+export interface ChatServiceDeps {
+  config: Pick<Config, 'COZE_BOT_ID' | 'DEFAULT_USER_ID' | 'COZE_CONNECT_TIMEOUT_MS' | 'COZE_IDLE_TIMEOUT_MS'>
+  coze: CozeClient
+  sessions: SessionService
+  queue: ChatQueue
+  upstream: UpstreamHealth
+  log: FastifyBaseLogger
+}
+
+interface SurfaceDefaults {
+  /** The user of a request that names none, after DEFAULT_USER_ID. */
+  fallbackUser?: string
+  /** A request without user_id continues an existing session as the session's own user. */
+  inheritUser?: boolean
+}
+
+const SURFACES: Record<Surface, SurfaceDefaults> = {
+  api: {},
+  workflow: {},
+  chatbot: { fallbackUser: 'anonymous', inheritUser: true },
+  openai: { fallbackUser: 'openai-user' }
+}
+
+type Run = (patch: Partial<ChatTurn>) => AsyncIterable<UpstreamEvent>
+
+export class ChatService {
+  private readonly limits: StreamLimits
+
+  constructor (private readonly d: ChatServiceDeps) {
+    this.limits = { connectTimeoutMs: d.config.COZE_CONNECT_TIMEOUT_MS, idleTimeoutMs: d.config.COZE_IDLE_TIMEOUT_MS }
+  }
+
+  /**
+   * One chat turn. Nothing runs until the first next(): validation and ownership errors,
+   * queueing and Coze's own first answer all surface there, before any byte is sent.
+   */
+  chat (req: ChatRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+    return req.session_id ? this.sessionChat(req, req.session_id, ctx) : this.conversationChat(req, ctx)
+  }
+
+  /** Continues a chat that waits on tool outputs; the conversation must be the user's. */
+  async * toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+    const userId = this.userOf(req.surface, req.user_id)
+    const sessions = this.d.sessions
+    await sessions.checkConversation(req.conversation_id, userId)
+    const release = await this.d.queue.conversation(req.conversation_id, this.d.queue.deadline(), ctx.signal)
+    try {
+      await sessions.checkConversation(req.conversation_id, userId)
+      const turn = { conversation_id: req.conversation_id, chat_id: req.chat_id, tool_outputs: req.tool_outputs }
+      const info: Turn = { user_id: userId }
+      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, this.streamOptions(ctx)))) {
+        if (ev.type === 'chat_completed' && userId) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, userId))
+        yield emit(ev, info, ctx)
+      }
+    } finally {
+      await release()
+    }
+  }
+
+  /** Cancels a chat in progress; one that has finished is a 409 that says why. */
+  async cancel (req: CancelRequest, ctx: Partial<ChatContext> = {}): Promise<ChatState> {
+    await this.d.sessions.checkConversation(req.conversation_id, this.userOf('api', req.user_id))
+    try {
+      return await cancelChat(this.d.coze, req, ctx)
+    } catch (err) {
+      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req), err)
+      throw err
+    }
+  }
+
+  private userOf (surface: Surface, given: string | undefined, inherited?: string): string | undefined {
+    return given || inherited || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
+  }
+
+  private botOf (given: string | undefined, bound?: string): string {
+    const botId = given || bound || this.d.config.COZE_BOT_ID
+    if (!botId) throw errors.botIdRequired()
+    return botId
+  }
+
+  private streamOptions (ctx: ChatContext) {
+    return { ...this.limits, signal: ctx.signal, onLogid: ctx.onLogid }
+  }
+
+  private runner (base: ChatTurn, ctx: ChatContext): Run {
+    return (patch) => this.d.upstream.track(streamChat(this.d.coze, { ...base, ...patch }, this.streamOptions(ctx)))
+  }
+
+  /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
+  private async * conversationChat (req: ChatRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+    const sessions = this.d.sessions
+    const userId = this.userOf(req.surface, req.user_id)
+    const conversationId = req.conversation_id
+    // Fast 404 for someone else's conversation, before any queueing.
+    if (conversationId) await sessions.checkConversation(conversationId, userId)
+    const botId = this.botOf(req.bot_id)
+    if (!userId) throw errors.userIdRequired()
+    const run = this.runner(baseTurn(req, botId, userId, toCozeMessages(req.messages, Boolean(conversationId))), ctx)
+    const info: Turn = { bot_id: botId, user_id: userId }
+
+    if (!conversationId) {
+      for await (const ev of run({})) {
+        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, userId, true)
+        yield emit(ev, info, ctx)
+      }
+      return
+    }
+    const deadline = this.d.queue.deadline()
+    const release = await this.d.queue.conversation(conversationId, deadline, ctx.signal)
+    try {
+      await sessions.checkConversation(conversationId, userId)
+      for await (const ev of this.retrying(run, {}, ctx.signal, deadline)) {
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId))
+        yield emit(ev, info, ctx)
+      }
+    } finally {
+      await release()
+    }
+  }
+
+  /** A chat on a session: the session is created on first use, and its conversation with it. */
+  private async * sessionChat (req: ChatRequest, sessionId: string, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+    const sessions = this.d.sessions
+    const existing = await sessions.peek(sessionId)
+    const userId = this.userOf(req.surface, req.user_id, SURFACES[req.surface].inheritUser ? existing?.user_id : undefined)
+    if (!userId) throw errors.userIdRequired()
+    if (existing && existing.user_id !== userId) throw errors.sessionNotFound(sessionId)
+    const botId = this.botOf(req.bot_id, existing?.bot_id)
+    if (existing) checkBinding(existing, botId, req.conversation_id)
+    else if (req.conversation_id) await sessions.checkConversation(req.conversation_id, userId)
+    // `fresh`: the conversation is new, so the whole context goes up.
+    const messages = (fresh: boolean) => toCozeMessages(req.messages, !fresh)
+    const run = this.runner(baseTurn(req, botId, userId, messages(false)), ctx)
+    const info: Turn = { bot_id: botId, user_id: userId, session_id: sessionId }
+    const { signal } = ctx
+
+    const deadline = this.d.queue.deadline()
+    const releases: Release[] = []
+    try {
+      releases.push(await this.d.queue.session(sessionId, deadline, signal))
+      let r = await sessions.peek(sessionId)
+      if (r && r.user_id !== userId) throw errors.sessionNotFound(sessionId)
+      if (r) checkBinding(r, botId, req.conversation_id)
+      r ??= await sessions.open(sessionId, userId, botId)
+      if (!r) throw errors.sessionNotFound(sessionId)
+
+      let fresh = false
+      let conversationId = r.conversation_id
+      if (!conversationId) {
+        if (req.conversation_id) {
+          await sessions.claimConversation(req.conversation_id, userId)
+          conversationId = req.conversation_id
+        } else {
+          conversationId = (await sessions.createConversation(botId, userId, signal)).id
+          fresh = true
+        }
+        await sessions.bind(sessionId, conversationId)
+      }
+      releases.push(await this.d.queue.conversation(conversationId, deadline, signal))
+
+      const current = conversationId
+      const recover = fresh
+        ? undefined
+        : async (): Promise<Partial<ChatTurn> | undefined> => {
+          // The session's conversation no longer exists in Coze (e.g. the emulator restarted):
+          // start a new one rather than leave the session unusable.
+          if (!await this.conversationGone(current, signal)) return undefined
+          this.d.log.warn({ session_id: sessionId, conversation_id: current }, 'session conversation no longer exists in Coze; starting a new one')
+          const created = (await sessions.createConversation(botId, userId, signal)).id
+          await sessions.bind(sessionId, created, true)
+          releases.push(await this.d.queue.conversation(created, deadline, signal))
+          return { conversation_id: created, additional_messages: messages(true) }
+        }
+      const patch = { conversation_id: conversationId, additional_messages: messages(fresh) }
+      for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+        else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
+        yield emit(ev, info, ctx)
+      }
+    } finally {
+      await releaseAll(releases)
+    }
+  }
+
+  /**
+   * Runs the turn. A 4016 before any event means a chat on the conversation is still
+   * settling in Coze (e.g. one cancelled a moment ago): wait briefly and retry within
+   * the queue deadline, so queued chats never surface 4016. A 4200 on a conversation
+   * that `recover` can replace is retried once on the new one.
+   */
+  private async * retrying (
+    run: Run,
+    patch: Partial<ChatTurn>,
+    signal: AbortSignal,
+    deadline: number,
+    recover?: () => Promise<Partial<ChatTurn> | undefined>
+  ): AsyncGenerator<UpstreamEvent> {
+    let current = patch
+    let recovered = false
+    for (let attempt = 0; ; attempt++) {
+      let started = false
+      try {
+        for await (const ev of run(current)) {
+          started = true
+          yield ev
+        }
+        return
+      } catch (err) {
+        if (started || !(err instanceof GatewayError)) throw err
+        const delay = Math.min(500, 50 * 2 ** attempt)
+        if (err.cozeCode === 4016 && Date.now() + delay < deadline) {
+          await sleep(delay, signal)
+          if (signal.aborted) throw new ClientAbortError()
+          continue
+        }
+        if (err.cozeCode === 4200 && recover && !recovered) {
+          recovered = true
+          const next = await recover()
+          if (next) { current = next; continue }
+        }
+        throw err
+      }
+    }
+  }
+
+  /** Bookkeeping after Coze answered: a store failure here is logged, never turned into a failed answer. */
+  private async afterTurn (fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn()
+    } catch (err) {
+      this.d.log.warn({ err }, 'session store update after a chat failed')
+    }
+  }
+
+  private async conversationGone (conversationId: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      await retrieveConversation(this.d.coze, conversationId, { signal })
+      return false
+    } catch (err) {
+      return err instanceof GatewayError && err.cozeCode === 4200
+    }
+  }
+}
+
+function baseTurn (req: ChatRequest, botId: string, userId: string, messages: ChatTurn['additional_messages']): ChatTurn {
+  return {
+    bot_id: botId,
+    user_id: userId,
+    additional_messages: messages,
+    conversation_id: req.conversation_id,
+    custom_variables: req.custom_variables,
+    meta_data: req.meta_data,
+    auto_save_history: req.auto_save_history
+  }
+}
+
+function checkBinding (r: SessionRecord, botId: string, conversationId: string | undefined): void {
+  if (botId !== r.bot_id) throw errors.sessionBoundToBot(r.session_id, r.bot_id)
+  if (conversationId && r.conversation_id && conversationId !== r.conversation_id) {
+    throw errors.sessionBoundToConversation(r.session_id, r.conversation_id)
+  }
+}
+
+/** An upstream event as the service yields it: the ids reported at once, terminal events stamped with the turn. */
+function emit (ev: UpstreamEvent, turn: Turn, ctx: ChatContext): ChatEvent {
+  if (ev.type === 'chat_created') ctx.onChat?.({ conversation_id: ev.conversation_id, chat_id: ev.chat_id })
+  return ev.type === 'chat_completed' || ev.type === 'tool_calls' ? { ...ev, turn } : ev
+}
+
+function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(t); signal?.removeEventListener('abort', done); resolve() }
+    const t = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}

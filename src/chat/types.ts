@@ -1,0 +1,69 @@
+// The chat service's vocabulary: a surface-neutral request in, ChatEvents out.
+import type { ChatEvent as UpstreamEvent, ToolCall, Usage } from '../coze/chat.js'
+import type { GatewayMessage } from '../coze/messages.js'
+
+/** The client-facing API a request came in on (its wire format, its defaults, its metrics label). */
+export type Surface = 'api' | 'chatbot' | 'openai' | 'workflow'
+
+/** Who and what a turn ran for, as resolved by the service (defaults applied). */
+export interface Turn {
+  bot_id?: string | undefined
+  user_id?: string | undefined
+  session_id?: string | undefined
+}
+
+type Terminal = Extract<UpstreamEvent, { type: 'chat_completed' | 'tool_calls' }>
+export type ChatCompleted = Extract<UpstreamEvent, { type: 'chat_completed' }> & { turn: Turn }
+export type ToolCallsEvent = Extract<UpstreamEvent, { type: 'tool_calls' }> & { turn: Turn }
+
+/** What a chat yields: Coze's events, the terminal ones stamped with the turn. */
+export type ChatEvent = Exclude<UpstreamEvent, Terminal> | ChatCompleted | ToolCallsEvent
+
+export interface ChatRequest {
+  surface: Surface
+  /** undefined: the session's bot, else COZE_BOT_ID */
+  bot_id?: string | undefined
+  /** undefined: the surface's default (DEFAULT_USER_ID, …) */
+  user_id?: string | undefined
+  messages: GatewayMessage[]
+  conversation_id?: string | undefined
+  session_id?: string | undefined
+  custom_variables?: Record<string, string> | undefined
+  meta_data?: Record<string, string> | undefined
+  auto_save_history?: boolean | undefined
+}
+
+export interface ChatIds { conversation_id: string, chat_id: string }
+
+/** Continues a chat that waits on tool outputs (requires_action). */
+export interface ToolOutputsRequest extends ChatIds {
+  surface: Surface
+  user_id?: string | undefined
+  tool_outputs: Array<{ tool_call_id: string, output: string }>
+}
+
+export interface CancelRequest extends ChatIds {
+  user_id?: string | undefined
+}
+
+export interface ChatContext {
+  /** The client left (or the gateway shuts down): stop, and cancel the chat in Coze. */
+  signal: AbortSignal
+  /** The Coze logid, as soon as Coze's headers arrive. */
+  onLogid?: ((logid: string) => void) | undefined
+  /** The chat's ids, as soon as Coze created it (so a client can cancel it). */
+  onChat?: ((ids: ChatIds) => void) | undefined
+}
+
+/** A chat drained into one answer (non-stream replies). */
+export interface ChatResult {
+  status: 'completed' | 'requires_action'
+  content: string
+  reasoning_content?: string
+  follow_ups?: string[]
+  conversation_id: string
+  chat_id: string
+  usage: Usage
+  tool_calls?: ToolCall[]
+  turn: Turn
+}
