@@ -158,6 +158,12 @@ function jsonPart (part: string, what: string): Record<string, unknown> {
   return v as Record<string, unknown>
 }
 
+/** RS256 (RSASSA-PKCS1-v1_5 with SHA-256); a key of another type simply does not verify. */
+function verifies (data: Buffer, key: KeyObject, sig: Buffer): boolean {
+  if (key.asymmetricKeyType !== 'rsa') return false
+  try { return verify('sha256', data, key, sig) } catch { return false }
+}
+
 interface VerifiedJwt { app: OAuthApp; jti: string; sessionName: string | undefined }
 
 /** Checks an RS256 JWT as Coze does: kid, signature, iss, aud, iat, exp, an unused jti. */
@@ -173,7 +179,7 @@ function verifyJwt (state: OAuthState, jwt: string, audiences: string[]): Verifi
   if (candidates.length === 0) throw invalidClient(`unknown public key id (kid) ${header.kid}`)
   const signed = Buffer.from(`${h}.${p}`)
   const sig = Buffer.from(s, 'base64url')
-  const match = candidates.find((c) => verify('sha256', signed, c.key, sig))
+  const match = candidates.find((c) => verifies(signed, c.key, sig))
   if (!match) throw invalidClient('the JWT signature does not verify against the public key')
   if (payload.iss !== match.app.appId) throw invalidClient(`iss ${String(payload.iss)} is not the app id of key ${header.kid}`)
   if (typeof payload.aud !== 'string' || !audiences.includes(payload.aud)) throw invalidClient(`aud ${String(payload.aud)} is not accepted (use ${audiences.join(' or ')})`)

@@ -39,7 +39,7 @@ describe('paceDeltas (demo mode)', () => {
     expect(deltas[0]!.at - t0).toBeGreaterThanOrEqual(25)
     const span = deltas.at(-1)!.at - deltas[0]!.at
     expect(span).toBeGreaterThanOrEqual((deltas.length - 1) * 30 * 0.8)
-    expect(span).toBeLessThanOrEqual((deltas.length - 1) * 80 + 400)
+    expect(span).toBeLessThanOrEqual((deltas.length - 1) * 80 + 1000)
     const gaps = deltas.slice(1).map((d, i) => d.at - deltas[i]!.at)
     expect(gaps.filter((g) => g >= 20).length).toBeGreaterThanOrEqual(gaps.length - 1)
   })
