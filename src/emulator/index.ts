@@ -18,11 +18,13 @@ import { audioRoutes } from './audio.js'
 import type { OAuthApp, OAuthController } from './oauth.js'
 import { OAuthState, oauthRoutes } from './oauth.js'
 import type { PaceDeltas } from './pacing.js'
+import { DEMO_PACE_DELTAS } from './pacing.js'
 
 export type { Fault, FaultController, FaultMatch, FaultSpec } from './faults.js'
 export type { RecordedRequest } from './runtime.js'
 export type { OAuthApp, OAuthController, MintedToken } from './oauth.js'
 export type { PaceDeltas } from './pacing.js'
+export { DEMO_PACE_DELTAS } from './pacing.js'
 export { DEFAULT_BOT_ID, BOTS } from './bots.js'
 export { CHATFLOWS, CHATFLOW_ECHO_ID, CHATFLOW_QUESTION_ID, CHATFLOW_REQUIRED_ID, CHATFLOW_QUESTION, CHATFLOW_REQUIRED_INPUT } from './chatflows.js'
 export { VOICES, DEFAULT_VOICE_ID, VOICE_ID_EN, VOICE_ID_SMALL, CUSTOM_VOICE_ID } from './voices.js'
@@ -49,6 +51,8 @@ export interface EmulatorOptions {
   oauthTokenTtlSeconds?: number
   /** demo mode: bots pace deltas randomly in [minMs, maxMs] and cut CJK text small; default unpaced */
   paceDeltas?: PaceDeltas
+  /** shorthand for paceDeltas DEMO_PACE_DELTAS (30-80 ms) */
+  demo?: boolean
 }
 
 export interface Emulator {
@@ -82,7 +86,7 @@ export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulat
       deltaDelayMs: opts.deltaDelayMs ?? 0,
       asyncWorkflowMs: opts.asyncWorkflowMs ?? 50,
       maxFileBytes: opts.maxFileBytes ?? 64 * 1024 * 1024,
-      paceDeltas: opts.paceDeltas,
+      paceDeltas: opts.paceDeltas ?? (opts.demo ? DEMO_PACE_DELTAS : undefined),
       oauthTokenTtlSeconds: opts.oauthTokenTtlSeconds
     },
     tokens: new Set(tokens),

@@ -5,6 +5,9 @@ export interface PaceDeltas {
   maxMs: number
 }
 
+/** what `demo: true` means */
+export const DEMO_PACE_DELTAS: PaceDeltas = { minMs: 30, maxMs: 80 }
+
 /** CJK ideographs, kana, hangul and full-width punctuation: scripts written without spaces. */
 const CJK = /[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/
 

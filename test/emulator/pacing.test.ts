@@ -62,6 +62,21 @@ describe('paceDeltas (demo mode)', () => {
   })
 })
 
+describe('demo: true', () => {
+  it('is paceDeltas 30-80 ms', async () => {
+    const emu = await startEmulator({ demo: true })
+    try {
+      const coze = new CozeAPI({ token: emu.token, baseURL: emu.url })
+      const t0 = Date.now()
+      const { deltas } = await timedDeltas(coze.chat.stream({ bot_id: DEFAULT_BOT_ID, additional_messages: [user(QUESTION)] }))
+      expect(cjkDeltas(deltas).length).toBeGreaterThanOrEqual(5)
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(deltas.length * 30 * 0.8)
+    } finally {
+      await emu.close()
+    }
+  })
+})
+
 describe('without paceDeltas', () => {
   let emu: Emulator
   let coze: CozeAPI
