@@ -125,7 +125,7 @@ function quote (m: VisibleMessage, files: FileLookup): string {
   return d.files.join(' ')
 }
 
-function lastQuestion (visible: VisibleMessage[], files: FileLookup): string {
+export function lastQuestion (visible: VisibleMessage[], files: FileLookup): string {
   for (let i = visible.length - 1; i >= 0; i--) {
     const m = visible[i]!
     if (m.role === 'user') return quote(m, files)
@@ -156,21 +156,21 @@ function tokens (text: string): number {
   return Math.ceil(text.length / 4)
 }
 
-function usageFor (visible: VisibleMessage[], out: string): Usage {
+export function usageFor (visible: VisibleMessage[], out: string): Usage {
   let input = 10
   for (const m of visible) input += tokens(m.content)
   const output = 1 + tokens(out)
   return { input_count: input, output_count: output, token_count: input + output }
 }
 
-const VERBOSE_FINISH = JSON.stringify({
+export const VERBOSE_FINISH = JSON.stringify({
   msg_type: 'generate_answer_finish',
   data: JSON.stringify({ finish_reason: 0, FinData: '' }),
   from_module: null,
   from_unit: null
 })
 
-function answer (content: string): PlannedMessage {
+export function answer (content: string): PlannedMessage {
   return { id: newId(), type: 'answer', content, deltas: splitDeltas(content) }
 }
 

@@ -11,10 +11,12 @@ import { DEFAULT_AFTER_DELTAS } from './faults.js'
 import { CozeFault, badRequest, cozeMessage, notFound } from './errors.js'
 import { newId, nowSec } from './ids.js'
 import { sendOk } from './respond.js'
+import { assertBotAllowed, sees } from './auth.js'
+import { pacedDelay, splitCjk } from './pacing.js'
 
 const ZERO_USAGE: Usage = { token_count: 0, output_count: 0, input_count: 0 }
 
-function str (v: unknown): string {
+export function str (v: unknown): string {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : ''
 }
 
@@ -92,7 +94,7 @@ export function storedMessage (conv: Conversation, m: VisibleMessage, chatId: st
   }
 }
 
-function isRunning (chat: ChatRecord | undefined): boolean {
+export function isRunning (chat: ChatRecord | undefined): boolean {
   return chat !== undefined && (chat.status === 'created' || chat.status === 'in_progress')
 }
 
@@ -117,6 +119,10 @@ interface Turn {
   fault: StreamFault | undefined
   /** per-delta delay, read before each delta (setSlowDeltaMs applies at once) */
   pace: () => number
+  /** the last frame: `done` with "[DONE]" (chat) or {debug_url} (chatflow) */
+  doneFrame: string
+  /** runs when the chat completes (not on failure, cancel or cut) */
+  onComplete: (() => void) | undefined
 }
 
 /**
@@ -124,7 +130,8 @@ interface Turn {
  * the piece per delta instead of the whole object (the hot path of every benchmark).
  */
 function deltaFramer (chat: ChatRecord, pm: PlannedMessage): (content: string, reasoning: string | undefined) => string {
-  const head = `event:conversation.message.delta\ndata:{"id":${JSON.stringify(pm.id)},"conversation_id":${JSON.stringify(chat.conversation_id)},"bot_id":${JSON.stringify(chat.bot_id)},"role":"assistant","type":${JSON.stringify(pm.type)},"content":`
+  const bot = chat.bot_id !== '' ? `"bot_id":${JSON.stringify(chat.bot_id)},` : ''
+  const head = `event:conversation.message.delta\ndata:{"id":${JSON.stringify(pm.id)},"conversation_id":${JSON.stringify(chat.conversation_id)},${bot}"role":"assistant","type":${JSON.stringify(pm.type)},"content":`
   const tail = `,"content_type":"text","chat_id":${JSON.stringify(chat.id)},"section_id":${JSON.stringify(chat.section_id)}`
   return (content, reasoning) => head + JSON.stringify(content) + tail +
     (reasoning === undefined ? '}\n\n' : `,"reasoning_content":${JSON.stringify(reasoning)}}\n\n`)
@@ -134,7 +141,7 @@ function messageJson (chat: ChatRecord, pm: PlannedMessage, content: string, rea
   const m: Record<string, unknown> = {
     id: pm.id,
     conversation_id: chat.conversation_id,
-    bot_id: chat.bot_id,
+    ...(chat.bot_id !== '' ? { bot_id: chat.bot_id } : {}),
     role: 'assistant',
     type: pm.type,
     content,
@@ -151,7 +158,7 @@ function messageJson (chat: ChatRecord, pm: PlannedMessage, content: string, rea
  * terminal chat event, done. The same code runs non-stream chats in the background (null sink).
  */
 async function playTurn (t: Turn): Promise<void> {
-  const { rt, chat, plan, sink, stopper, fault } = t
+  const { rt, chat, plan, sink, stopper, fault, doneFrame } = t
   const emit = async (event: string, data: unknown): Promise<void> => {
     const p = sink.write(chatFrame(event, data))
     if (p) await p
@@ -177,7 +184,7 @@ async function playTurn (t: Turn): Promise<void> {
         const msg = fault.msg ?? cozeMessage(code)
         fail(rt, chat, code, msg)
         await emit('error', { code, msg })
-        await sink.write(CHAT_DONE_FRAME)
+        await sink.write(doneFrame)
         sink.end()
         return false
       }
@@ -185,7 +192,7 @@ async function playTurn (t: Turn): Promise<void> {
         const code = fault.code ?? 5000
         fail(rt, chat, code, fault.msg ?? cozeMessage(code))
         await emit('conversation.chat.failed', chatView(chat))
-        await sink.write(CHAT_DONE_FRAME)
+        await sink.write(doneFrame)
         sink.end()
         return false
       }
@@ -198,7 +205,7 @@ async function playTurn (t: Turn): Promise<void> {
       release(rt, chat)
     }
     // cancel: the cancel handler already set `canceled`; close: nothing more to say
-    if (stopper.reason === 'cancel' && sink.open) void sink.write(CHAT_DONE_FRAME)
+    if (stopper.reason === 'cancel' && sink.open) void sink.write(doneFrame)
     sink.end()
   }
 
@@ -243,9 +250,10 @@ async function playTurn (t: Turn): Promise<void> {
       chat.required_action = undefined
       release(rt, chat)
       saveAnswers(rt, chat, plan)
+      t.onComplete?.()
       await emit('conversation.chat.completed', chatView(chat))
     }
-    await sink.write(CHAT_DONE_FRAME)
+    await sink.write(doneFrame)
     sink.end()
   } finally {
     chat.stop = undefined
@@ -267,21 +275,54 @@ function saveAnswers (rt: Runtime, chat: ChatRecord, plan: TurnPlan): void {
   }
 }
 
+export interface TurnOptions {
+  stream: boolean
+  /** bot-slow-<ms>: this request's delay */
+  slowMs?: number
+  /** bot-slow: the live slowDeltaMs */
+  isSlow?: boolean
+  doneFrame?: string
+  onComplete?: () => void
+}
+
+/** Delta pacing: a latency fault, then the slow bots, then demo pacing, then deltaDelayMs. */
+function paceOf (ctx: Ctx, o: TurnOptions): { pace: () => number; demo: boolean } {
+  const { rt } = ctx
+  const deltaMs = ctx.deltaMs
+  if (deltaMs !== undefined) return { pace: () => deltaMs, demo: false }
+  const slowMs = o.slowMs
+  if (slowMs !== undefined) return { pace: () => slowMs, demo: false }
+  if (o.isSlow) return { pace: () => rt.opts.slowDeltaMs, demo: false }
+  const demo = rt.opts.paceDeltas
+  if (demo) return { pace: () => pacedDelay(demo), demo: true }
+  return { pace: () => rt.opts.deltaDelayMs, demo: false }
+}
+
+/** Demo pacing cuts CJK runs into a few characters per delta, so they visibly stream. */
+function demoPlan (plan: TurnPlan): TurnPlan {
+  return {
+    ...plan,
+    messages: plan.messages.map((m) => ({
+      ...m,
+      ...(m.deltas ? { deltas: splitCjk(m.deltas) } : {}),
+      ...(m.reasoningDeltas ? { reasoningDeltas: splitCjk(m.reasoningDeltas) } : {})
+    }))
+  }
+}
+
 /** Starts a turn, streaming or in the background. Answers the HTTP request either way. */
-function startTurn (ctx: Ctx, chat: ChatRecord, plan: TurnPlan, stream: boolean, slowMs: number | undefined, isSlow: boolean): void {
+export function startTurn (ctx: Ctx, chat: ChatRecord, turnPlan: TurnPlan, o: TurnOptions): void {
   const { rt } = ctx
   const stopper = new Stopper(rt.live)
   chat.stop = () => stopper.stop('cancel')
-  const deltaMs = ctx.deltaMs
-  const pace = deltaMs !== undefined
-    ? () => deltaMs
-    : slowMs !== undefined
-      ? () => slowMs
-      : isSlow ? () => rt.opts.slowDeltaMs : () => rt.opts.deltaDelayMs
-  if (stream) {
+  const { pace, demo } = paceOf(ctx, o)
+  const plan = demo ? demoPlan(turnPlan) : turnPlan
+  const doneFrame = o.doneFrame ?? CHAT_DONE_FRAME
+  const onComplete = o.onComplete
+  if (o.stream) {
     const sink = new SseSink(ctx.res, ctx.logid, rt.openStreams)
     ctx.res.once('close', () => { if (!ctx.res.writableEnded) stopper.stop('client') })
-    playTurn({ rt, chat, plan, sink, stopper, fault: ctx.fault, pace }).catch(() => sink.end())
+    playTurn({ rt, chat, plan, sink, stopper, fault: ctx.fault, pace, doneFrame, onComplete }).catch(() => sink.end())
     return
   }
   // non-stream: answer in_progress now, finish in the background
@@ -289,7 +330,46 @@ function startTurn (ctx: Ctx, chat: ChatRecord, plan: TurnPlan, stream: boolean,
   const jsonFault = ctx.fault && (ctx.fault.kind === 'truncate' || ctx.fault.kind === 'malformed') ? ctx.fault : undefined
   const turnFault = jsonFault ? undefined : ctx.fault
   sendOk(ctx.res, ctx.logid, chatView(chat), jsonFault)
-  setImmediate(() => { playTurn({ rt, chat, plan, sink: NULL_SINK, stopper, fault: turnFault, pace }).catch(() => undefined) })
+  setImmediate(() => { playTurn({ rt, chat, plan, sink: NULL_SINK, stopper, fault: turnFault, pace, doneFrame, onComplete }).catch(() => undefined) })
+}
+
+/**
+ * The conversation a new chat runs on: the given one (4200 if unknown or another scope's, 4016
+ * while a chat runs on it), or a new one owned by the caller.
+ */
+export function conversationForChat (ctx: Ctx, convId: string, botId: string): Conversation {
+  const { rt } = ctx
+  if (!convId) return rt.store.createConversation(botId, {}, '', ctx.principal.scope)
+  const found = rt.store.conversations.get(convId)
+  if (!found || !sees(ctx.principal, found.owner)) throw notFound('conversation not found')
+  if (found.runningChatId && isRunning(rt.store.chats.get(found.runningChatId))) throw new CozeFault(4016)
+  return found
+}
+
+/** Creates the chat record, marks the conversation busy and saves the user's messages (auto_save_history). */
+export function beginChat (ctx: Ctx, conv: Conversation, botId: string, additional: VisibleMessage[], metaData: Record<string, string>, autoSave: boolean): ChatRecord {
+  const { rt } = ctx
+  const chat: ChatRecord = {
+    id: newId(),
+    conversation_id: conv.id,
+    bot_id: botId,
+    created_at: nowSec(),
+    meta_data: metaData,
+    last_error: { code: 0, msg: '' },
+    status: 'created',
+    usage: { ...ZERO_USAGE },
+    section_id: conv.last_section_id,
+    owner: conv.owner,
+    autoSave,
+    outputs: [],
+    stop: undefined
+  }
+  rt.store.chats.set(chat.id, chat)
+  conv.runningChatId = chat.id
+  if (autoSave) {
+    for (const m of additional) rt.store.appendMessage(conv, storedMessage(conv, m, chat.id, botId))
+  }
+  return chat
 }
 
 // ---------------------------------------------------------------------------
@@ -302,41 +382,15 @@ function createChat (ctx: Ctx): void {
   if (!botId) throw badRequest('bot_id is required')
   const bot = resolveBot(botId)
   if (!bot) throw notFound(`The bot ${botId} does not exist or has not been published to the API channel.`)
+  assertBotAllowed(ctx, botId)
   const autoSave = body.auto_save_history !== false
   if (!stream && !autoSave) throw badRequest('auto_save_history must be true when stream is false')
   const additional = parseEnterMessages(body.additional_messages, 'additional_messages')
-  const convId = ctx.query.conversation_id || str(body.conversation_id)
-  let conv: Conversation
-  if (convId) {
-    const found = rt.store.conversations.get(convId)
-    if (!found) throw notFound('conversation not found')
-    if (found.runningChatId && isRunning(rt.store.chats.get(found.runningChatId))) throw new CozeFault(4016)
-    conv = found
-  } else {
-    conv = rt.store.createConversation(botId)
-  }
+  const conv = conversationForChat(ctx, ctx.query.conversation_id || str(body.conversation_id), botId)
   const visible = visibleHistory(conv).concat(additional)
-  const chat: ChatRecord = {
-    id: newId(),
-    conversation_id: conv.id,
-    bot_id: botId,
-    created_at: nowSec(),
-    meta_data: stringMap(body.meta_data),
-    last_error: { code: 0, msg: '' },
-    status: 'created',
-    usage: { ...ZERO_USAGE },
-    section_id: conv.last_section_id,
-    autoSave,
-    outputs: [],
-    stop: undefined
-  }
-  rt.store.chats.set(chat.id, chat)
-  conv.runningChatId = chat.id
-  if (autoSave) {
-    for (const m of additional) rt.store.appendMessage(conv, storedMessage(conv, m, chat.id, botId))
-  }
+  const chat = beginChat(ctx, conv, botId, additional, stringMap(body.meta_data), autoSave)
   const plan = planTurn(bot.def.behaviour, visible, (id) => rt.store.files.get(id))
-  startTurn(ctx, chat, plan, stream, bot.slowMs, bot.def.behaviour === 'slow')
+  startTurn(ctx, chat, plan, { stream, slowMs: bot.slowMs, isSlow: bot.def.behaviour === 'slow' })
 }
 
 function idsOf (ctx: Ctx): { conversationId: string; chatId: string } {
@@ -351,7 +405,7 @@ function findChat (ctx: Ctx): ChatRecord {
   if (!chatId) throw badRequest('chat_id is required')
   if (!conversationId) throw badRequest('conversation_id is required')
   const chat = ctx.rt.store.chats.get(chatId)
-  if (!chat || chat.conversation_id !== conversationId) throw notFound('chat not found')
+  if (!chat || chat.conversation_id !== conversationId || !sees(ctx.principal, chat.owner)) throw notFound('chat not found')
   return chat
 }
 
@@ -396,7 +450,7 @@ function submitToolOutputs (ctx: Ctx): void {
   chat.required_action = undefined
   chat.status = 'in_progress'
   const bot = resolveBot(chat.bot_id)
-  startTurn(ctx, chat, planToolAnswer(outputs, chat.usage), stream, bot?.slowMs, bot?.def.behaviour === 'slow')
+  startTurn(ctx, chat, planToolAnswer(outputs, chat.usage), { stream, slowMs: bot?.slowMs, isSlow: bot?.def.behaviour === 'slow' })
 }
 
 export const chatRoutes: RouteDef[] = [

@@ -3,11 +3,11 @@ import { parseFault } from './faults.js'
 import { badRequest } from './errors.js'
 import { sendOk } from './respond.js'
 
-/** POST /__emulator/faults: a Fault JSON body, plus optional `path` (string, or `/re/flags`) and `times`. */
+/** POST /__emulator/faults: a Fault JSON body, plus optional `path` (string, or `/re/flags`), `times` and `token`. */
 function injectFault (ctx: Ctx): void {
   const fault = parseFault(ctx.body)
   if (typeof fault === 'string') throw badRequest(fault)
-  const { path, times } = ctx.body
+  const { path, times, token } = ctx.body
   let match: string | RegExp | undefined
   if (typeof path === 'string' && path !== '') {
     const re = /^\/(.+)\/([a-z]*)$/.exec(path)
@@ -18,8 +18,8 @@ function injectFault (ctx: Ctx): void {
     }
   }
   if (times !== undefined && (typeof times !== 'number' || !(times > 0))) throw badRequest('times must be a positive number')
-  ctx.rt.faults.inject(fault, { path: match, times: times as number | undefined })
-  sendOk(ctx.res, ctx.logid, { fault, path: path ?? null, times: times ?? null })
+  ctx.rt.faults.inject(fault, { path: match, times: times as number | undefined, token: token as string | undefined })
+  sendOk(ctx.res, ctx.logid, { fault, path: path ?? null, times: times ?? null, token: token ?? null })
 }
 
 function clearFaults (ctx: Ctx): void {

@@ -2,6 +2,7 @@ import type { Ctx, RouteDef } from './runtime.js'
 import type { Conversation, Message } from './state.js'
 import { conversationView } from './state.js'
 import { parseEnterMessages, storedMessage } from './chat.js'
+import { sees } from './auth.js'
 import { badRequest, notFound } from './errors.js'
 import { newId, nowSec } from './ids.js'
 import { paging } from './account.js'
@@ -14,7 +15,7 @@ function stringMap (v: unknown): Record<string, string> {
 function conversationOf (ctx: Ctx, id: string | undefined): Conversation {
   if (!id) throw badRequest('conversation_id is required')
   const conv = ctx.rt.store.conversations.get(id)
-  if (!conv) throw notFound('conversation not found')
+  if (!conv || !sees(ctx.principal, conv.owner)) throw notFound('conversation not found')
   return conv
 }
 
@@ -22,7 +23,7 @@ function create (ctx: Ctx): void {
   const { body, rt } = ctx
   const botId = typeof body.bot_id === 'string' ? body.bot_id : ''
   const messages = parseEnterMessages(body.messages, 'messages')
-  const conv = rt.store.createConversation(botId, stringMap(body.meta_data), typeof body.name === 'string' ? body.name : '')
+  const conv = rt.store.createConversation(botId, stringMap(body.meta_data), typeof body.name === 'string' ? body.name : '', ctx.principal.scope)
   for (const m of messages) rt.store.appendMessage(conv, storedMessage(conv, m, '', botId))
   sendOk(ctx.res, ctx.logid, conversationView(conv), ctx.fault)
 }
@@ -36,7 +37,7 @@ function list (ctx: Ctx): void {
   if (!botId) throw badRequest('bot_id is required')
   const { page, size } = paging(ctx.query, 50, 50)
   const all: Conversation[] = []
-  for (const c of ctx.rt.store.conversations.values()) if (c.bot_id === botId) all.push(c)
+  for (const c of ctx.rt.store.conversations.values()) if (c.bot_id === botId && sees(ctx.principal, c.owner)) all.push(c)
   // newest first unless sort_order=ASC
   if ((ctx.query.sort_order ?? 'DESC').toUpperCase() !== 'ASC') all.reverse()
   const items = all.slice((page - 1) * size, page * size)
@@ -47,6 +48,7 @@ function clear (ctx: Ctx): void {
   const conv = conversationOf(ctx, ctx.params[0])
   conv.last_section_id = newId()
   conv.updated_at = nowSec()
+  conv.awaitingReply = undefined
   sendOk(ctx.res, ctx.logid, { id: conv.last_section_id, conversation_id: conv.id }, ctx.fault)
 }
 

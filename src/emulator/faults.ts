@@ -1,7 +1,7 @@
 export type Fault =
   | { kind: 'latency'; headersMs?: number; deltaMs?: number }
   | { kind: 'coze_error'; code: number; msg?: string }
-  | { kind: 'http_status'; status: number }
+  | { kind: 'http_status'; status: number; retryAfter?: number }
   | { kind: 'reset' }
   | { kind: 'truncate'; afterDeltas?: number }
   | { kind: 'stream_error'; afterDeltas?: number; code?: number; msg?: string }
@@ -19,10 +19,17 @@ export interface FaultMatch {
   path?: string | RegExp
   /** how many matching requests it applies to; default Infinity */
   times?: number
+  /** only requests sent with this bearer token (e.g. rate-limit one credential of a pool) */
+  token?: string
 }
+
+/** A fault and its match in one object, as the control endpoint takes it. */
+export type FaultSpec = Fault & FaultMatch
 
 export interface FaultController {
   inject(fault: Fault, match?: FaultMatch): void
+  /** the same as inject, with the match fields in the fault object */
+  add(spec: FaultSpec): void
   clear(): void
 }
 
@@ -31,7 +38,7 @@ export const DEFAULT_AFTER_DELTAS = 2
 
 const KINDS = new Set<FaultKind>(['latency', 'coze_error', 'http_status', 'reset', 'truncate', 'stream_error', 'chat_failed', 'malformed', 'hang'])
 
-interface Entry { fault: Fault; path: string | RegExp | undefined; left: number }
+interface Entry { fault: Fault; path: string | RegExp | undefined; token: string | undefined; left: number }
 
 export class FaultRegistry implements FaultController {
   private entries: Entry[] = []
@@ -39,19 +46,25 @@ export class FaultRegistry implements FaultController {
   inject (fault: Fault, match: FaultMatch = {}): void {
     const times = match.times ?? Infinity
     if (!(times > 0)) return
-    this.entries.push({ fault, path: match.path, left: times })
+    this.entries.push({ fault, path: match.path, token: match.token, left: times })
+  }
+
+  add (spec: FaultSpec): void {
+    const { path, times, token, ...fault } = spec
+    this.inject(fault as Fault, { path, times, token })
   }
 
   clear (): void {
     this.entries = []
   }
 
-  /** The first injected fault matching `path`; consumes one of its `times`. */
-  take (path: string): Fault | undefined {
+  /** The first injected fault matching `path` (and the bearer token); consumes one of its `times`. */
+  take (path: string, token: string | undefined): Fault | undefined {
     if (this.entries.length === 0) return undefined
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i]!
       if (e.path !== undefined && (typeof e.path === 'string' ? e.path !== path : !e.path.test(path))) continue
+      if (e.token !== undefined && e.token !== token) continue
       e.left -= 1
       if (e.left <= 0) this.entries.splice(i, 1)
       return e.fault
@@ -90,10 +103,11 @@ export function parseFault (body: unknown): Fault | string {
   const f = body as Record<string, unknown>
   if (typeof f.kind !== 'string' || !KINDS.has(f.kind as FaultKind)) return `unknown fault kind: ${String(f.kind)}`
   const num = (k: string): boolean => f[k] === undefined || (typeof f[k] === 'number' && Number.isFinite(f[k]) && (f[k] as number) >= 0)
-  for (const k of ['headersMs', 'deltaMs', 'afterDeltas', 'code', 'status']) if (!num(k)) return `${k} must be a non-negative number`
+  for (const k of ['headersMs', 'deltaMs', 'afterDeltas', 'code', 'status', 'retryAfter']) if (!num(k)) return `${k} must be a non-negative number`
   if (f.kind === 'coze_error' && typeof f.code !== 'number') return 'coze_error needs a numeric code'
   if (f.kind === 'http_status' && (typeof f.status !== 'number' || f.status < 200 || f.status > 599)) return 'http_status needs a status between 200 and 599'
   if (f.msg !== undefined && typeof f.msg !== 'string') return 'msg must be a string'
-  const { path: _p, times: _t, ...fault } = f
+  if (f.token !== undefined && typeof f.token !== 'string') return 'token must be a string'
+  const { path: _p, times: _t, token: _k, ...fault } = f
   return fault as unknown as Fault
 }

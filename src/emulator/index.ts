@@ -13,10 +13,22 @@ import { controlRoutes } from './control.js'
 import { conversationRoutes } from './conversations.js'
 import { botRoutes } from './bot-routes.js'
 import { workflowRoutes } from './workflows.js'
+import { workflowChatRoutes } from './workflow-chat.js'
+import { audioRoutes } from './audio.js'
+import type { OAuthApp, OAuthController } from './oauth.js'
+import { OAuthState, oauthRoutes } from './oauth.js'
+import type { PaceDeltas } from './pacing.js'
+import { DEMO_PACE_DELTAS } from './pacing.js'
 
-export type { Fault, FaultController, FaultMatch } from './faults.js'
+export type { Fault, FaultController, FaultMatch, FaultSpec } from './faults.js'
 export type { RecordedRequest } from './runtime.js'
+export type { OAuthApp, OAuthController, MintedToken } from './oauth.js'
+export type { PaceDeltas } from './pacing.js'
+export { DEMO_PACE_DELTAS } from './pacing.js'
 export { DEFAULT_BOT_ID, BOTS } from './bots.js'
+export { CHATFLOWS, CHATFLOW_ECHO_ID, CHATFLOW_QUESTION_ID, CHATFLOW_REQUIRED_ID, CHATFLOW_QUESTION, CHATFLOW_REQUIRED_INPUT } from './chatflows.js'
+export { VOICES, DEFAULT_VOICE_ID, VOICE_ID_EN, VOICE_ID_SMALL, CUSTOM_VOICE_ID } from './voices.js'
+export { JWT_GRANT_TYPE, DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, ACCEPTED_AUDIENCES } from './oauth.js'
 
 export interface EmulatorOptions {
   /** default 0 (random) */
@@ -33,6 +45,14 @@ export interface EmulatorOptions {
   asyncWorkflowMs?: number
   /** total bytes of uploaded files kept (bounded memory, oldest evicted), default 64 MiB */
   maxFileBytes?: number
+  /** OAuth service apps whose JWTs POST /api/permission/oauth2/token accepts */
+  oauthApps?: OAuthApp[]
+  /** minted tokens stop working after at most this many seconds, whatever expires_in announced */
+  oauthTokenTtlSeconds?: number
+  /** demo mode: bots pace deltas randomly in [minMs, maxMs] and cut CJK text small; default unpaced */
+  paceDeltas?: PaceDeltas
+  /** shorthand for paceDeltas DEMO_PACE_DELTAS (30-80 ms) */
+  demo?: boolean
 }
 
 export interface Emulator {
@@ -43,12 +63,19 @@ export interface Emulator {
   /** every request, in arrival order; only the last 1,000 are kept */
   requests: RecordedRequest[]
   faults: FaultController
+  /** the accepted static tokens, live: delete one to revoke it (4100), add it back to restore it */
+  tokens: Set<string>
+  /** OAuth JWT apps and the tokens minted for them */
+  oauth: OAuthController
   setSlowDeltaMs(ms: number): void
   /** ends open streams and closes all sockets, so test runs never hang */
   close(): Promise<void>
 }
 
-const ROUTES: RouteDef[] = [...chatRoutes, ...conversationRoutes, ...botRoutes, ...workflowRoutes, ...fileRoutes, ...accountRoutes, ...controlRoutes]
+const ROUTES: RouteDef[] = [
+  ...chatRoutes, ...conversationRoutes, ...botRoutes, ...workflowRoutes, ...workflowChatRoutes, ...fileRoutes,
+  ...accountRoutes, ...audioRoutes, ...oauthRoutes, ...controlRoutes
+]
 
 export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulator> {
   const tokens = opts.tokens && opts.tokens.length > 0 ? opts.tokens : [`emu_${randomBytes(16).toString('hex')}`]
@@ -58,9 +85,12 @@ export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulat
       slowDeltaMs: opts.slowDeltaMs ?? 200,
       deltaDelayMs: opts.deltaDelayMs ?? 0,
       asyncWorkflowMs: opts.asyncWorkflowMs ?? 50,
-      maxFileBytes: opts.maxFileBytes ?? 64 * 1024 * 1024
+      maxFileBytes: opts.maxFileBytes ?? 64 * 1024 * 1024,
+      paceDeltas: opts.paceDeltas ?? (opts.demo ? DEMO_PACE_DELTAS : undefined),
+      oauthTokenTtlSeconds: opts.oauthTokenTtlSeconds
     },
     tokens: new Set(tokens),
+    oauth: new OAuthState(opts.oauthApps ?? [], () => rt.opts.oauthTokenTtlSeconds),
     store: new Store(opts.maxFileBytes ?? 64 * 1024 * 1024),
     faults,
     openStreams: new Set(),
@@ -80,13 +110,17 @@ export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulat
   })
   const { port } = server.address() as AddressInfo
   const urlHost = host.includes(':') ? `[${host}]` : host
+  const url = `http://${urlHost}:${port}`
+  rt.oauth.ownAudiences = [`${urlHost}:${port}`, urlHost, url]
 
   let closed: Promise<void> | undefined
   return {
-    url: `http://${urlHost}:${port}`,
+    url,
     token: tokens[0]!,
     requests,
     faults,
+    tokens: rt.tokens,
+    oauth: rt.oauth,
     setSlowDeltaMs (ms: number) {
       rt.opts.slowDeltaMs = ms
     },

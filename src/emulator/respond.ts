@@ -43,6 +43,24 @@ export function sendCozeError (res: ServerResponse, logid: string, code: number,
 }
 
 /** A non-2xx answer (as a front proxy would give), still with the envelope and the logid. */
-export function sendHttpStatus (res: ServerResponse, logid: string, status: number, msg?: string): void {
+export function sendHttpStatus (res: ServerResponse, logid: string, status: number, msg?: string, retryAfter?: number): void {
+  if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter))
   sendJson(res, logid, { code: status, msg: msg ?? STATUS_CODES[status] ?? 'error', detail: { logid } }, status)
+}
+
+/** An OAuth endpoint error, in the documented shape `{error_code, error_message}` with a 4xx status. */
+export function sendOAuthError (res: ServerResponse, logid: string, status: number, errorCode: string, errorMessage: string): void {
+  sendJson(res, logid, { error_code: errorCode, error_message: errorMessage }, status)
+}
+
+/** A binary answer (audio). truncate announces the whole length and cuts halfway; malformed spoils the bytes. */
+export function sendBytes (res: ServerResponse, logid: string, contentType: string, data: Buffer, fault?: StreamFault): void {
+  const half = data.subarray(0, Math.floor(data.length / 2))
+  const body = fault?.kind === 'malformed' ? Buffer.concat([half, Buffer.from('<<malformed>>')]) : data
+  res.writeHead(200, { 'content-type': contentType, 'content-length': fault?.kind === 'truncate' ? data.length : body.length, 'x-tt-logid': logid })
+  if (fault?.kind === 'truncate') {
+    res.write(half, () => res.destroy())
+    return
+  }
+  res.end(body)
 }

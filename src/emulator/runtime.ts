@@ -2,18 +2,27 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FaultRegistry, StreamFault } from './faults.js'
 import type { SseSink } from './sse.js'
 import type { Store } from './state.js'
+import type { OAuthState } from './oauth.js'
+import type { Principal } from './auth.js'
+import type { PaceDeltas } from './pacing.js'
 
 export interface RuntimeOptions {
   slowDeltaMs: number
   deltaDelayMs: number
   asyncWorkflowMs: number
   maxFileBytes: number
+  /** demo pacing of the bots' deltas; undefined = unpaced */
+  paceDeltas: PaceDeltas | undefined
+  /** caps the real lifetime of minted OAuth tokens (seconds); undefined = as asked */
+  oauthTokenTtlSeconds: number | undefined
 }
 
 /** Everything a handler may touch: settings, state, faults and what close() must stop. */
 export interface Runtime {
   opts: RuntimeOptions
+  /** accepted static tokens (PATs); tests may add and delete at runtime */
   tokens: Set<string>
+  oauth: OAuthState
   store: Store
   faults: FaultRegistry
   /** SSE responses still open; close() ends them */
@@ -56,6 +65,8 @@ export interface Ctx {
   upload: Upload | undefined
   /** path parameters captured by the route pattern */
   params: string[]
+  /** who is calling (set after auth) */
+  principal: Principal
   /** a stream fault to play inside the response (or on its JSON body) */
   fault: StreamFault | undefined
   /** per-delta delay imposed by a latency fault */
@@ -72,7 +83,9 @@ export interface RouteDef {
   /** the answer can be a stream: stream faults play inside it */
   streamable?: boolean
   /** body field holding a reserved `fault-…` id */
-  faultIdField?: 'bot_id' | 'workflow_id'
+  faultIdField?: 'bot_id' | 'workflow_id' | 'voice_id'
+  /** the handler authenticates the request itself (the OAuth token endpoint takes a JWT) */
+  ownAuth?: boolean
   /** control endpoints: no fault injection */
   control?: boolean
   /** multipart upload: larger body limit */

@@ -6,6 +6,7 @@ import { newLogId } from './ids.js'
 import { reservedFault } from './faults.js'
 import { boundaryOf, parseMultipart } from './multipart.js'
 import { sendCozeError, sendHttpStatus, sendJson } from './respond.js'
+import { ANONYMOUS, authenticate, bearerOf } from './auth.js'
 
 const MAX_JSON_BYTES = 16 * 1024 * 1024
 export const MAX_RECORDED = 1000
@@ -91,12 +92,6 @@ function parseBody (raw: Buffer, contentType: string | undefined): Record<string
   return parsed as Record<string, unknown>
 }
 
-function tokenOf (req: IncomingMessage): string | undefined {
-  const h = req.headers.authorization
-  if (!h || !h.startsWith('Bearer ')) return undefined
-  return h.slice(7).trim()
-}
-
 export function createRequestListener (rt: Runtime, router: Router, requests: RecordedRequest[]): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const logid = newLogId()
@@ -127,7 +122,7 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
       return
     }
     const { route, params } = found
-    const ctx: Ctx = { rt, req, res, rec, logid, method, path, query: rec.query, body: {}, upload: undefined, params, fault: undefined, deltaMs: undefined }
+    const ctx: Ctx = { rt, req, res, rec, logid, method, path, query: rec.query, body: {}, upload: undefined, params, principal: ANONYMOUS, fault: undefined, deltaMs: undefined }
 
     const run = async (): Promise<void> => {
       if (hasBody(req)) {
@@ -148,14 +143,18 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
         }
       }
 
-      const token = tokenOf(req)
-      if (token === undefined || !rt.tokens.has(token)) {
-        sendCozeError(res, logid, 4100)
-        return
+      const token = bearerOf(req.headers.authorization)
+      if (!route.ownAuth) {
+        const who = authenticate(rt, token)
+        if (who instanceof CozeFault) {
+          sendCozeError(res, logid, who.code, who.msg)
+          return
+        }
+        ctx.principal = who
       }
 
       if (!route.control) {
-        const fault = rt.faults.take(path) ?? (route.faultIdField ? reservedFault(ctx.body[route.faultIdField]) : undefined)
+        const fault = rt.faults.take(path, token) ?? (route.faultIdField ? reservedFault(ctx.body[route.faultIdField]) : undefined)
         if (fault) {
           switch (fault.kind) {
             case 'latency':
@@ -171,7 +170,7 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
               sendCozeError(res, logid, fault.code, fault.msg)
               return
             case 'http_status':
-              sendHttpStatus(res, logid, fault.status)
+              sendHttpStatus(res, logid, fault.status, undefined, fault.retryAfter)
               return
             case 'reset':
               cutByServer = true

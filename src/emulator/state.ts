@@ -48,6 +48,10 @@ export interface Conversation {
   messages: Message[]
   /** chat currently created / in_progress on this conversation */
   runningChatId: string | undefined
+  /** the principal scope that created it (see auth.ts); other scopes cannot see it */
+  owner: string
+  /** a question chatflow asked its question here and waits for the reply (its workflow id) */
+  awaitingReply: string | undefined
 }
 
 export type ChatStatus = 'created' | 'in_progress' | 'completed' | 'failed' | 'requires_action' | 'canceled'
@@ -74,6 +78,8 @@ export interface ChatRecord {
   usage: Usage
   section_id: string
   // ---- internal, not serialised ----
+  /** the scope of its conversation */
+  owner: string
   autoSave: boolean
   /** messages produced by the bot for this chat (GET /v3/chat/message/list) */
   outputs: Message[]
@@ -151,7 +157,7 @@ export class Store {
     this.files = new FileStore(maxFileBytes)
   }
 
-  createConversation (botId: string, metaData: Record<string, string> = {}, name = ''): Conversation {
+  createConversation (botId: string, metaData: Record<string, string> = {}, name = '', owner = ''): Conversation {
     const now = nowSec()
     const conv: Conversation = {
       id: newId(),
@@ -164,7 +170,9 @@ export class Store {
       connector_id: '1024',
       bot_id: botId,
       messages: [],
-      runningChatId: undefined
+      runningChatId: undefined,
+      owner,
+      awaitingReply: undefined
     }
     this.conversations.set(conv.id, conv)
     return conv
@@ -198,12 +206,12 @@ export function conversationView (c: Conversation): Record<string, unknown> {
   }
 }
 
-/** The public JSON of a chat (ChatV3ChatDetail). */
+/** The public JSON of a chat (ChatV3ChatDetail). A chatflow run without a bot has no bot_id, as in the cloud capture. */
 export function chatView (c: ChatRecord): Record<string, unknown> {
   const v: Record<string, unknown> = {
     id: c.id,
     conversation_id: c.conversation_id,
-    bot_id: c.bot_id,
+    ...(c.bot_id !== '' ? { bot_id: c.bot_id } : {}),
     created_at: c.created_at,
     meta_data: c.meta_data,
     last_error: c.last_error,

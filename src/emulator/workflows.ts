@@ -8,6 +8,7 @@ import { splitDeltas } from './bots.js'
 import { badRequest, cozeMessage, notFound } from './errors.js'
 import { newId, nowSec } from './ids.js'
 import { sendJson, sendOk } from './respond.js'
+import { pacedDelay } from './pacing.js'
 
 type WorkflowKind = 'echo' | 'text' | 'interrupt'
 
@@ -28,11 +29,11 @@ function resolveWorkflow (id: string): WorkflowKind | undefined {
   return id.startsWith('fault-') ? 'echo' : undefined
 }
 
-function debugUrl (executeId: string, workflowId: string): string {
+export function debugUrl (executeId: string, workflowId: string): string {
   return `https://www.coze.cn/work_flow?execute_id=${executeId}&space_id=${SPACE_ID}&workflow_id=${workflowId}`
 }
 
-function parseParameters (v: unknown): unknown {
+export function parseParameters (v: unknown): unknown {
   if (v === undefined || v === null || v === '') return {}
   if (typeof v === 'string') {
     try { return JSON.parse(v) } catch { throw badRequest('parameters must be a JSON object or a JSON string') }
@@ -159,7 +160,9 @@ async function playWorkflow (rt: Runtime, ctx: Ctx, exec: WorkflowExecution, ste
   ctx.res.once('close', () => { if (!ctx.res.writableEnded) stopper.stop('client') })
   const fault: StreamFault | undefined = ctx.fault
   const fireAt = fault ? (fault.afterDeltas ?? DEFAULT_AFTER_DELTAS) : -1
-  const pace = ctx.deltaMs ?? rt.opts.deltaDelayMs
+  const demo = rt.opts.paceDeltas
+  const fixed = ctx.deltaMs ?? rt.opts.deltaDelayMs
+  const pace = (): number => ctx.deltaMs === undefined && demo ? pacedDelay(demo) : fixed
   let id = 0
   let sent = 0
   let fired = false
@@ -200,7 +203,8 @@ async function playWorkflow (rt: Runtime, ctx: Ctx, exec: WorkflowExecution, ste
     for (const step of steps) {
       if (step.delta) {
         if (fault && !fired && sent >= fireAt && !(await fire())) return
-        if (pace > 0) await stopper.sleep(pace)
+        const ms = pace()
+        if (ms > 0) await stopper.sleep(ms)
       }
       if (stopper.stopped) {
         if (exec.status === 'Running') fail(5000, 'client disconnected')

@@ -1,3 +1,4 @@
+import { createSign, generateKeyPairSync } from 'node:crypto'
 import { RoleType } from '@coze/api'
 import type { EnterMessage } from '@coze/api'
 import { afterAll, afterEach, beforeAll } from 'vitest'
@@ -67,4 +68,22 @@ export function useEmulator (ready: (emu: Emulator, coze: CozeAPI) => void): voi
   })
   afterEach(() => emu?.faults.clear())
   afterAll(async () => { await emu?.close() })
+}
+
+/** Signs an RS256 JWT with node:crypto, so tests can send exactly the claims they want. */
+export function signJwt (privateKey: string, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  const enc = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const head = enc({ alg: 'RS256', typ: 'JWT', ...header })
+  const body = enc(payload)
+  const sig = createSign('RSA-SHA256').update(`${head}.${body}`).sign(privateKey).toString('base64url')
+  return `${head}.${body}.${sig}`
+}
+
+/** A fresh RSA key pair in PEM (SPKI public, PKCS#8 private), as the Coze console hands out. */
+export function rsaKeyPair (): { publicKey: string; privateKey: string } {
+  return generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
+  })
 }
