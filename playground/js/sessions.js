@@ -30,12 +30,12 @@ export function createSessions (ctx) {
   function render () {
     const items = lastList.map((s) => {
       const title = titles.get(s.session_id) || s.session_id
-      const open = h('button', { type: 'button', class: 'session-open', title: s.session_id },
+      const main = h('button', { type: 'button', class: 'session-open', title: s.session_id },
         h('span', { class: 'session-title' }, title),
         h('span', { class: 'session-meta' }, `${s.bot_id} · ${s.message_count} turn${s.message_count === 1 ? '' : 's'}`))
-      const clear = h('button', { type: 'button', class: 'icon', title: 'Clear: the bot forgets earlier turns', 'aria-label': `clear ${title}`, dataset: { action: 'clear' } }, 'clear')
-      const del = h('button', { type: 'button', class: 'icon', title: 'Delete the session', 'aria-label': `delete ${title}`, dataset: { action: 'delete' } }, 'delete')
-      const li = h('li', { class: 'session', dataset: { sessionId: s.session_id }, 'aria-current': current?.id === s.session_id ? 'true' : null }, open, clear, del)
+      const clear = h('button', { type: 'button', class: 'icon', title: 'Clear: the bot forgets earlier turns', 'aria-label': `clear ${title}`, dataset: { action: 'clear' } }, '⌫')
+      const del = h('button', { type: 'button', class: 'icon', title: 'Delete the session', 'aria-label': `delete ${title}`, dataset: { action: 'delete' } }, '×')
+      const li = h('li', { class: 'session', dataset: { sessionId: s.session_id }, 'aria-current': current?.id === s.session_id ? 'true' : null }, main, clear, del)
       // The whole row opens the session; its two small buttons clear or delete it.
       li.addEventListener('click', (e) => {
         const action = e.target.closest('[data-action]')?.dataset.action

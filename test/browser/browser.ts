@@ -15,11 +15,11 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 /** Chromium with a fresh profile (playwright-core makes a temp user data dir and removes it on close). */
-export async function launchChromium (): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}. Install Debian's chromium (bash scripts/ensure-system-deps.sh does) or set CHROMIUM_PATH.`)
+export async function launchChromium (executablePath = CHROMIUM_PATH): Promise<Browser> {
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium not found at ${executablePath}. Install Debian's chromium package (bash scripts/ensure-system-deps.sh does) or set CHROMIUM_PATH.`)
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true })
 }
 
 export interface Playground {
