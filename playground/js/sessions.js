@@ -29,7 +29,7 @@ export function createSessions (ctx) {
 
   function render () {
     const items = lastList.map((s) => {
-      const title = titles.get(s.session_id) || s.session_id
+      const title = titles.get(s.session_id) || (s.message_count === 0 && !s.cleared_at ? 'New session' : s.session_id)
       const main = h('button', { type: 'button', class: 'session-open', title: s.session_id },
         h('span', { class: 'session-title' }, title),
         h('span', { class: 'session-meta' }, `${s.bot_id} · ${s.message_count} turn${s.message_count === 1 ? '' : 's'}`))

@@ -1,26 +1,15 @@
 // A real Chromium (Debian's /usr/bin/chromium, driven by playwright-core) against a
 // gateway on the emulator. No downloaded browser build: without chromium, tests fail
 // with a message naming the package, they do not skip.
-import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { onTestFinished } from 'vitest'
 import { startStack, type Stack } from '../helpers/stack.js'
 import type { EmulatorOptions } from '../../src/emulator/index.js'
+import { launchChromium } from './chromium.js'
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
-
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
-
-/** Chromium with a fresh profile (playwright-core makes a temp user data dir and removes it on close). */
-export async function launchChromium (executablePath = CHROMIUM_PATH): Promise<Browser> {
-  if (!existsSync(executablePath)) {
-    throw new Error(`Chromium not found at ${executablePath}. Install Debian's chromium package (bash scripts/ensure-system-deps.sh does) or set CHROMIUM_PATH.`)
-  }
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true })
-}
+export { launchChromium } from './chromium.js'
 
 export interface Playground {
   stack: Stack
