@@ -151,6 +151,7 @@ els.mode.addEventListener('change', () => {
 })
 document.body.dataset.mode = els.mode.value
 $('#workflow-id').addEventListener('change', (e) => settings.set('workflow_id', e.target.value.trim()))
+els.apiKey.addEventListener('input', () => { apiKey.set(els.apiKey.value.trim()) })
 els.apiKey.addEventListener('change', () => {
   apiKey.set(els.apiKey.value.trim())
   els.apiKey.removeAttribute('aria-invalid')

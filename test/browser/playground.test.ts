@@ -316,6 +316,36 @@ describe('the playground in Chromium', { timeout: 60_000 }, () => {
     expect(problemsOf(h)).toEqual([])
   })
 
+  it('API key: sent as a Bearer, kept in sessionStorage only; after a 401 the page refuses to chat without one', async () => {
+    const h = await pg.open()
+    const { page } = h
+    // Until gateway keys land, the 401 comes from a route stub: the gateway's documented answer.
+    await page.route('**/api/v1/chat', (route) => route.request().headers().authorization === 'Bearer k-123'
+      ? route.continue()
+      : route.fulfill({ status: 401, contentType: 'application/json', headers: { 'www-authenticate': 'Bearer' }, body: JSON.stringify({ success: false, message: 'An API key is required: send Authorization: Bearer <key>', data: null, code: 'UNAUTHORIZED' }) }))
+    await ask(page, 'hello')
+    await until(() => page.getByTestId('error').innerText()).toContain('UNAUTHORIZED')
+    expect(await lastAnswer(page).getAttribute('data-state')).toBe('error')
+
+    let chats = 0
+    page.on('request', (r) => { if (r.url().endsWith('/api/v1/chat')) chats++ })
+    await ask(page, 'hello again')
+    await until(() => page.getByTestId('error').innerText()).toContain('requires an API key')
+    expect(chats).toBe(0)
+
+    await page.getByTestId('api-key').fill('k-123')
+    const sent = page.waitForRequest((r) => r.url().endsWith('/api/v1/chat'))
+    await ask(page, 'with a key')
+    expect((await sent).headers().authorization).toBe('Bearer k-123')
+    await until(() => lastAnswer(page).getAttribute('data-state')).toBe('complete')
+    expect(await page.evaluate('JSON.stringify(Object.entries(localStorage))')).not.toContain('k-123')
+    expect(await page.evaluate('sessionStorage.getItem("coze-gw-playground.api_key")')).toBe('k-123')
+    const curl = await page.getByTestId('raw-curl').textContent()
+    expect(curl).toContain('Bearer $GATEWAY_API_KEY')
+    expect(curl).not.toContain('k-123')
+    expect(problemsOf(h)).toEqual([])
+  })
+
   it('works at phone width: every control reachable, no sideways scrolling', async () => {
     const h = await pg.open({ width: 390, height: 844 })
     const { page } = h
