@@ -82,6 +82,7 @@ export function answerBubble ({ onFollowUp, onToolSubmit }) {
       typing.remove()
       tools.hidden = false
       el.dataset.state = 'waiting'
+      meta.usage = frame.usage
       const boxes = frame.tool_calls.map((call) => {
         const box = h('textarea', { class: 'tool-output', dataset: { testid: 'tool-output', toolCallId: call.id }, rows: 2, placeholder: `output of ${call.name} · Enter sends` })
         tools.append(h('div', { class: 'tool-call' },

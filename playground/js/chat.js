@@ -8,7 +8,7 @@ import { uploadFile } from './upload.js'
  *   api, raw, els,
  *   settings(): { mode, botId, userId, workflowId, parameters },
  *   refuse(): an error to show instead of calling the gateway (e.g. a key is required), or null,
- *   sessions: { ensure(botId), completed(frame, title) } (set by main.js),
+ *   sessions: { ensure(botId), completed(sessionId, frame, title) } (set by main.js),
  *   onUnauthorized(err)
  * }
  */
