@@ -1,6 +1,5 @@
 // A gateway on a real emulator, for tests: no mocks anywhere.
 import { Writable } from 'node:stream'
-import { readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -15,16 +14,10 @@ export const DEFAULT_BOT = '7537334510896185359'
  * The sqlite session file of this test file's stacks (vitest loads this module once per
  * test file): stacks started again in one file share it (restart tests), while other test
  * files and earlier runs never leak sessions into it. Pass SESSION_DB_PATH to choose.
+ * It lives in the run's scratch directory (os.tmpdir() under test/helpers/global-setup.ts),
+ * removed when the run ends.
  */
 export const TEST_SESSION_DB = join(tmpdir(), `coze-gw-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}.db`)
-// Workers are not always given an 'exit' event: remove the files of test processes that are gone.
-for (const f of readdirSync(tmpdir())) {
-  const pid = /^coze-gw-test-(\d+)-/.exec(f)?.[1]
-  if (pid && !alive(Number(pid))) rmSync(join(tmpdir(), f), { force: true })
-}
-function alive (pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
-}
 
 export interface Stack {
   app: FastifyInstance
