@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
@@ -51,16 +52,34 @@ export async function startStack (env: Record<string, string> = {}, emuOpts: Emu
 
 export interface SseFrame { type: string, [k: string]: unknown }
 
-/** Parses `data:` frames of an SSE body; comment lines (heartbeats) are returned as { type: ':comment' }. */
+/**
+ * The events of a whole SSE body, parsed by eventsource-parser; comment lines (heartbeats)
+ * come in order as { comment }. Throws on a malformed body: an unknown field, or an event
+ * left unterminated at the end (a frame cut in the middle).
+ */
+export function sseEvents (body: string): Array<EventSourceMessage | { comment: string }> {
+  const out: Array<EventSourceMessage | { comment: string }> = []
+  const parser = createParser({
+    onEvent: (e) => { out.push(e) },
+    onComment: (comment) => { out.push({ comment }) },
+    onError: (err) => { throw err }
+  })
+  parser.feed(body)
+  // a blank line more would end an event still open: one the body never finished
+  const complete = out.length
+  parser.feed('\n\n')
+  if (out.length > complete) throw new Error(`SSE body ends inside an event: ${JSON.stringify(out.slice(complete))}`)
+  return out
+}
+
+/** The data of every event of an SSE body, comments left out. */
+export function sseData (body: string): string[] {
+  return sseEvents(body).flatMap((e) => 'comment' in e ? [] : [e.data])
+}
+
+/** The gateway's frames of an SSE body: each event's data as JSON; comment lines (heartbeats) as { type: ':comment' }. */
 export function parseSse (body: string): SseFrame[] {
-  const frames: SseFrame[] = []
-  for (const block of body.split('\n\n')) {
-    if (!block.trim()) continue
-    if (block.startsWith(':')) { frames.push({ type: ':comment', text: block }); continue }
-    const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')
-    frames.push(JSON.parse(data) as SseFrame)
-  }
-  return frames
+  return sseEvents(body).map((e) => 'comment' in e ? { type: ':comment', text: e.comment } : JSON.parse(e.data) as SseFrame)
 }
 
 export const userMsg = (content: string) => ({ role: 'user' as const, content })
