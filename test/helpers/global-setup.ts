@@ -4,12 +4,13 @@
 // every process they start (so os.tmpdir() files, sqlite session files and bench reports
 // land there), and a marker variable that every child of the suite inherits.
 //
-// teardown: fails the run (exit code 1) when a process of this run is still alive, or
-// when a file in the checkout was created, changed or removed; kills those processes;
-// removes the scratch directory. A process counts as "of this run" when it carries the
-// marker in its environment, or when it started during the run with its cwd inside the
-// checkout or the scratch directory; vitest itself, the processes it runs under (npm,
-// .ci/run) and its own workers are not counted.
+// teardown: fails the run (exit code 1) when a process of this run is still alive, and
+// kills it when it carries the marker; in CI, also fails it when a file in the checkout
+// was created, changed or removed (elsewhere: a warning); removes the scratch directory.
+// A process counts as "of this run" when it carries the marker in its environment, or
+// when it started during the run with its cwd inside the checkout or the scratch
+// directory; vitest itself, the processes it runs under (npm, .ci/run) and its own
+// workers are not counted.
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -146,9 +147,12 @@ export default function setup (project: TestProject): () => Promise<void> {
     const problems: string[] = []
     const left = leftovers(root, runDir, marker, before)
     if (left.length > 0) {
-      problems.push(`${left.length} process(es) started by the tests were still running after the run (killed now):`,
-        ...left.map((p) => `  pid ${p.pid} (parent ${p.ppid}) cwd ${p.cwd ?? '?'}: ${p.cmd.slice(0, 300)}`))
-      await kill(left, marker)
+      // killed: what provably belongs to this run; a process that merely started in the
+      // checkout meanwhile (a developer's `npm run dev`?) is only reported
+      const ours = (p: ProcInfo) => p.marked || inside(runDir, p.cwd)
+      problems.push(`${left.length} process(es) started during the run were still running after it:`,
+        ...left.map((p) => `  pid ${p.pid} (parent ${p.ppid}) cwd ${p.cwd ?? '?'}${ours(p) ? ' [killed]' : ' [not killed: no run marker]'}: ${p.cmd.slice(0, 300)}`))
+      await kill(left.filter(ours), marker)
     }
     if (!watch) {
       const changes = changedFiles(files, snapshot(root))
