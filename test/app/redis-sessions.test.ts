@@ -7,9 +7,9 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { startEmulator, type Emulator } from '../../src/emulator/index.js'
 import { DEFAULT_BOT, parseSse, userMsg } from '../helpers/stack.js'
-import { redisServerAvailable, startRedis, type TestRedis } from '../helpers/redis.js'
+import { skipRedisTests, startRedis, type TestRedis } from '../helpers/redis.js'
 
-describe.skipIf(!redisServerAvailable)('redis session store, two gateway instances', () => {
+describe.skipIf(skipRedisTests)('redis session store, two gateway instances', () => {
   let redis: TestRedis
   let emu: Emulator
   let a: FastifyInstance
