@@ -150,8 +150,12 @@ export default function setup (project: TestProject): () => Promise<void> {
       // killed: what provably belongs to this run; a process that merely started in the
       // checkout meanwhile (a developer's `npm run dev`?) is only reported
       const ours = (p: ProcInfo) => p.marked || inside(runDir, p.cwd)
-      problems.push(`${left.length} process(es) started during the run were still running after it:`,
-        ...left.map((p) => `  pid ${p.pid} (parent ${p.ppid}) cwd ${p.cwd ?? '?'}${ours(p) ? ' [killed]' : ' [not killed: no run marker]'}: ${p.cmd.slice(0, 300)}`))
+      const msg = [`${left.length} process(es) started during the run were still running after it:`,
+        ...left.map((p) => `  pid ${p.pid} (parent ${p.ppid}) cwd ${p.cwd ?? '?'}${ours(p) ? ' [killed]' : ' [not killed: no run marker]'}: ${p.cmd.slice(0, 300)}`)]
+      // ours always fail the run; others (a developer's shell or `npm run dev` in the
+      // checkout) only in CI, where nothing else runs
+      if (left.some(ours) || strictRun()) problems.push(...msg)
+      else console.warn(`\n[global teardown] warning: ${msg.join('\n')}\n`)
       await kill(left.filter(ours), marker)
     }
     if (!watch) {
