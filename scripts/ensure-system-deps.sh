@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when they are missing:
-# redis-server (the Redis session store tests start their own instance).
+# redis-server (the Redis session store tests start their own instance) and chromium
+# (the playground's browser tests drive Debian's /usr/bin/chromium with playwright-core;
+# no browser build is downloaded).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then echo "system packages: all present"; exit 0; fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "missing: ${need[*]} (install them with your package manager; the tests that need them will fail)" >&2

@@ -20,6 +20,7 @@ export const EnvSchema = Type.Object({
   MAX_UPLOAD_MB: Int(10, 'Largest accepted upload, in MB', 1),
   BODY_LIMIT_KB: Int(1024, 'Largest accepted JSON body, in KB', 1),
   CORS_ORIGINS: Str('*', 'Allowed CORS origins: * or a comma-separated list'),
+  PLAYGROUND: Bool(true, 'Serve the web playground at /playground (false: /playground is a 404)'),
   TRUST_PROXY: Str('false', 'Fastify trustProxy: false, true, a hop count, or comma-separated addresses/CIDRs'),
   LOG_LEVEL: Str('info', 'pino log level: fatal, error, warn, info, debug, trace, silent'),
   NODE_ENV: Str('production', 'Environment name reported by /api/v1/config'),

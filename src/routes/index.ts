@@ -26,4 +26,5 @@ export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(chatActionRoutes)
   await app.register(workflowRoutes)
   await app.register(botRoutes)
+  await app.register(import('./playground.js'))
 }
