@@ -18,7 +18,7 @@ import type { UpstreamHealth } from '../upstream-health.js'
 import type { CancelRequest, ChatContext, ChatEvent, ChatflowTarget, ChatRequest, Surface, ToolOutputsRequest, Turn } from './types.js'
 
 export interface ChatServiceDeps {
-  config: Pick<Config, 'COZE_BOT_ID' | 'DEFAULT_USER_ID' | 'COZE_CONNECT_TIMEOUT_MS' | 'COZE_IDLE_TIMEOUT_MS'>
+  config: Pick<Config, 'COZE_BOT_ID' | 'DEFAULT_USER_ID' | 'COZE_CONNECT_TIMEOUT_MS' | 'COZE_IDLE_TIMEOUT_MS' | 'modelMap' | 'chatflowMap'>
   coze: CozeClient
   sessions: SessionService
   queue: ChatQueue
@@ -98,14 +98,22 @@ export class ChatService {
     return given || inherited || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
   }
 
-  /** The bot (default COZE_BOT_ID; a session's own bot) or the chatflow of a request. */
+  /**
+   * The bot or chatflow of a request: the one it names (a COZE_MODEL_MAP alias may stand for
+   * either), else the session's own, else COZE_BOT_ID (which may be an alias too).
+   */
   private targetOf (req: ChatRequest, bound?: string): Target {
-    if (req.chatflow) {
-      if (req.chatflow.app_id && req.bot_id) throw errors.notBoth('app_id', 'bot_id', 'a chatflow runs inside an app (app_id) or in the library of a bot (bot_id), so send only one of them')
-      return { key: CHATFLOW_KEY + req.chatflow.workflow_id, bot_id: req.bot_id, chatflow: req.chatflow }
+    if (req.chatflow) return chatflowTarget(req.chatflow, req.bot_id)
+    const name = req.bot_id || bound || this.d.config.COZE_BOT_ID
+    if (!name) throw errors.botIdRequired()
+    const { modelMap, chatflowMap } = this.d.config
+    if (Object.hasOwn(chatflowMap, name)) return chatflowTarget(chatflowMap[name]!)
+    if (name.startsWith(CHATFLOW_KEY)) {
+      // A session bound to a chatflow, continued without naming it: the alias that names it, if any.
+      const workflowId = name.slice(CHATFLOW_KEY.length)
+      return chatflowTarget(Object.values(chatflowMap).find((c) => c.workflow_id === workflowId) ?? { workflow_id: workflowId })
     }
-    const botId = req.bot_id || (bound?.startsWith(CHATFLOW_KEY) ? undefined : bound) || this.d.config.COZE_BOT_ID
-    if (!botId) throw errors.botIdRequired()
+    const botId = Object.hasOwn(modelMap, name) ? modelMap[name]! : name
     return { key: botId, bot_id: botId }
   }
 
@@ -305,6 +313,11 @@ function baseTurn (req: ChatRequest, botId: string, userId: string, messages: Ch
     meta_data: req.meta_data,
     auto_save_history: req.auto_save_history
   }
+}
+
+function chatflowTarget (c: ChatflowTarget & { bot_id?: string | undefined }, botId = c.bot_id): Target {
+  if (c.app_id && botId) throw errors.notBoth('app_id', 'bot_id', 'a chatflow runs inside an app (app_id) or in the library of a bot (bot_id), so send only one of them')
+  return { key: CHATFLOW_KEY + c.workflow_id, bot_id: botId, chatflow: c }
 }
 
 function turnOf (t: Target, userId: string): Turn {

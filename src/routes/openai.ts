@@ -50,7 +50,8 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: config.BODY_LIMIT_KB * 1024 + Math.ceil(config.OPENAI_IMAGE_MAX_MB * MB * 4 / 3)
   }, async (request, reply) => {
     const body = request.body
-    const { model, botId } = resolveModel(config, body.model)
+    // The alias (of a bot or a chatflow) is resolved by the chat service; `model` is what is answered back.
+    const { model } = resolveModel(config, body.model)
     const mapped = mapRequest(body.messages, imageLimits)
     const meta = { model, created: Math.floor(Date.now() / 1000) }
     const user = body.user || undefined
@@ -61,7 +62,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
       await uploadAll(app, loader, reply, mapped.files, request.clientGone)
-      const req = { surface: 'openai' as const, bot_id: botId, user_id: user, messages: mapped.messages }
+      const req = { surface: 'openai' as const, bot_id: model, user_id: user, messages: mapped.messages }
       run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
     }
     const stream = body.stream === true

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHATFLOW_ECHO_ID, CHATFLOW_QUESTION, CHATFLOW_QUESTION_ID, CHATFLOW_REQUIRED_ID } from '../../src/emulator/index.js'
 import { parseSse, startStack, userMsg, type Stack } from '../helpers/stack.js'
-import { waitFor } from '../helpers/openai.js'
+import { startOpenAIStack, waitFor } from '../helpers/openai.js'
 
 const url = (id: string) => `/api/v1/workflows/${id}/chat`
 
@@ -52,7 +52,7 @@ describe('chatflow chat', () => {
     expect(info).toMatchObject({ workflow_id: CHATFLOW_QUESTION_ID, bot_id: null, message_count: 2, conversation_id: first.json().data.conversation_id })
 
     // The session is the chatflow's: a bot chat on it is refused, and so is another user.
-    const bot = await s.app.inject({ method: 'POST', url: '/api/v1/chat', payload: { user_id: 'u2', session_id: sessionId, messages: [userMsg('x')] } })
+    const bot = await s.app.inject({ method: 'POST', url: '/api/v1/chat', payload: { user_id: 'u2', session_id: sessionId, bot_id: 'bot-echo', messages: [userMsg('x')] } })
     expect(bot.statusCode).toBe(400)
     expect(bot.json().message).toContain(`bound to chatflow ${CHATFLOW_QUESTION_ID}`)
     const other = await post(CHATFLOW_QUESTION_ID, { user_id: 'mallory', session_id: sessionId, messages: [userMsg('x')] })
@@ -124,5 +124,41 @@ describe('chatflow stream whose client leaves', () => {
     } finally {
       await s.close()
     }
+  })
+})
+
+describe('chatflows through COZE_MODEL_MAP', () => {
+  let s: Awaited<ReturnType<typeof startOpenAIStack>>
+  const MAP = { support: { workflow_id: CHATFLOW_QUESTION_ID }, echo: { workflow_id: CHATFLOW_ECHO_ID, app_id: 'app-1' } }
+  beforeAll(async () => { s = await startOpenAIStack({ COZE_MODEL_MAP: JSON.stringify(MAP) }) })
+  afterAll(async () => { await s.close() })
+
+  it('the openai SDK talks to a chatflow by its alias, streamed and not, and /v1/models lists it', async () => {
+    const r = await s.client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'hello' }] })
+    expect(r.model).toBe('echo')
+    expect(r.choices[0]!.message.content).toContain('You said: "hello"')
+    const sent = s.emu.requests.filter((q) => q.path === '/v1/workflows/chat').at(-1)!
+    expect(sent.body).toMatchObject({ workflow_id: CHATFLOW_ECHO_ID, app_id: 'app-1' })
+
+    const stream = await s.client.chat.completions.create({ model: 'support', messages: [{ role: 'user', content: 'hi' }], stream: true })
+    let text = ''
+    let finish: string | null = null
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? ''
+      finish = c.choices[0]?.finish_reason ?? finish
+    }
+    expect(text).toBe(CHATFLOW_QUESTION)
+    expect(finish).toBe('stop')
+
+    const models = await s.client.models.list()
+    expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['support', 'echo']))
+    expect(await s.client.models.retrieve('echo')).toMatchObject({ id: 'echo', workflow_id: CHATFLOW_ECHO_ID, app_id: 'app-1' })
+  })
+
+  it('the simple chat API reaches a chatflow through its alias, and the session stays on it', async () => {
+    const first = await s.app.inject({ method: 'POST', url: '/chat', payload: { message: 'start', bot_id: 'support' } })
+    expect(first.json().response).toBe(CHATFLOW_QUESTION)
+    const next = await s.app.inject({ method: 'POST', url: '/chat', payload: { message: 'Carol', session_id: first.json().session_id } })
+    expect(next.json().response).toBe('Nice to meet you, Carol!')
   })
 })
