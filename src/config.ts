@@ -39,6 +39,7 @@ export const EnvSchema = Type.Object({
   REDIS_KEY_PREFIX: Str('coze-gw:', 'Prefix of every Redis key the gateway writes'),
   CHAT_QUEUE_TIMEOUT_MS: Int(30_000, 'Longest wait of a chat queued behind another chat on the same session or conversation (ms); over it: 409', 1),
   COZE_MODEL_MAP: Str('{}', 'OpenAI-compatible API: JSON object from model name (alias) to Coze bot id'),
+  COZE_VOICE_MAP: Str('{}', 'Audio: JSON object from voice name (e.g. an OpenAI voice such as "alloy") to Coze voice_id'),
   OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
   OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
   OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)')
@@ -56,6 +57,8 @@ export interface Config extends Env {
   modelMap: Readonly<Record<string, string>>
   /** COZE_MODEL_MAP's chatflow entries: model alias → chatflow (null prototype) */
   chatflowMap: Readonly<Record<string, ChatflowAlias>>
+  /** COZE_VOICE_MAP parsed: voice name → Coze voice_id (null prototype) */
+  voiceMap: Readonly<Record<string, string>>
 }
 
 /** A COZE_MODEL_MAP value that names a chatflow instead of a bot. */
@@ -92,7 +95,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
     throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
   }
   const models = parseModelMap(value.COZE_MODEL_MAP)
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, ...overrides }
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), ...overrides }
 }
 
 /**
@@ -126,6 +129,22 @@ export function parseModelMap (text: string): { bots: Readonly<Record<string, st
     }
   }
   return { bots: Object.freeze(bots), chatflows: Object.freeze(chatflows) }
+}
+
+/** COZE_VOICE_MAP → voice name → Coze voice_id. */
+export function parseVoiceMap (text: string): Readonly<Record<string, string>> {
+  const fail = (why: string) => new ConfigError(
+    `Invalid configuration:\n  COZE_VOICE_MAP: ${why}. Expected a JSON object from voice name to Coze voice_id, e.g. {"alloy":"7426720361733046281"}`)
+  let parsed: unknown
+  try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('not a JSON object')
+  const map: Record<string, string> = Object.create(null)
+  for (const [name, voiceId] of Object.entries(parsed)) {
+    if (!name.trim()) throw fail('a voice name is empty')
+    if (typeof voiceId !== 'string' || !voiceId.trim()) throw fail(`the voice_id of "${name}" must be a non-empty string`)
+    map[name.trim()] = voiceId.trim()
+  }
+  return Object.freeze(map)
 }
 
 /** Fastify's trustProxy option from TRUST_PROXY. */
