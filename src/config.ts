@@ -39,6 +39,7 @@ export const EnvSchema = Type.Object({
   REDIS_KEY_PREFIX: Str('coze-gw:', 'Prefix of every Redis key the gateway writes'),
   CHAT_QUEUE_TIMEOUT_MS: Int(30_000, 'Longest wait of a chat queued behind another chat on the same session or conversation (ms); over it: 409', 1),
   COZE_MODEL_MAP: Str('{}', 'OpenAI-compatible API: JSON object from model name (alias) to Coze bot id'),
+  COZE_VOICE_MAP: Str('{}', 'Audio: JSON object from voice name (e.g. an OpenAI voice such as "alloy") to Coze voice_id'),
   OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
   OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
   OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)')
@@ -54,7 +55,14 @@ export interface Config extends Env {
   version: string
   /** COZE_MODEL_MAP parsed: model alias → Coze bot id (null prototype) */
   modelMap: Readonly<Record<string, string>>
+  /** COZE_MODEL_MAP's chatflow entries: model alias → chatflow (null prototype) */
+  chatflowMap: Readonly<Record<string, ChatflowAlias>>
+  /** COZE_VOICE_MAP parsed: voice name → Coze voice_id (null prototype) */
+  voiceMap: Readonly<Record<string, string>>
 }
+
+/** A COZE_MODEL_MAP value that names a chatflow instead of a bot. */
+export interface ChatflowAlias { workflow_id: string, app_id?: string, bot_id?: string }
 
 export class ConfigError extends Error {}
 
@@ -86,21 +94,55 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
   if (value.SESSION_STORE === 'redis' && !value.REDIS_URL) {
     throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
   }
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: parseModelMap(value.COZE_MODEL_MAP), ...overrides }
+  const models = parseModelMap(value.COZE_MODEL_MAP)
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), ...overrides }
 }
 
-/** COZE_MODEL_MAP → alias → bot id. Throws ConfigError with the reason and an example. */
-export function parseModelMap (text: string): Readonly<Record<string, string>> {
+/**
+ * COZE_MODEL_MAP → alias → bot id, or alias → chatflow ({"workflow_id", "app_id"?, "bot_id"?}).
+ * Throws ConfigError with the reason and an example.
+ */
+export function parseModelMap (text: string): { bots: Readonly<Record<string, string>>, chatflows: Readonly<Record<string, ChatflowAlias>> } {
   const fail = (why: string) => new ConfigError(
-    `Invalid configuration:\n  COZE_MODEL_MAP: ${why}. Expected a JSON object from model name to Coze bot id, e.g. {"gpt-4o":"7537334510896185359"}`)
+    `Invalid configuration:\n  COZE_MODEL_MAP: ${why}. Expected a JSON object from model name to Coze bot id, e.g. {"gpt-4o":"7537334510896185359"}, ` +
+    'or to a chatflow, e.g. {"support":{"workflow_id":"7400000000000000001","app_id":"7400000000000000002"}}')
+  let parsed: unknown
+  try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('not a JSON object')
+  const bots: Record<string, string> = Object.create(null)
+  const chatflows: Record<string, ChatflowAlias> = Object.create(null)
+  const id = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined)
+  for (const [alias, target] of Object.entries(parsed)) {
+    const name = alias.trim()
+    if (!name) throw fail('a model name is empty')
+    if (target && typeof target === 'object' && !Array.isArray(target)) {
+      const t = target as Record<string, unknown>
+      const workflowId = id(t.workflow_id)
+      if (!workflowId) throw fail(`the chatflow of "${alias}" needs a non-empty string "workflow_id"`)
+      for (const k of ['app_id', 'bot_id']) if (t[k] !== undefined && !id(t[k])) throw fail(`"${k}" of "${alias}" must be a non-empty string`)
+      if (t.app_id !== undefined && t.bot_id !== undefined) throw fail(`"${alias}" names both app_id and bot_id: a chatflow is in an app or in the library, not both`)
+      chatflows[name] = { workflow_id: workflowId, ...(id(t.app_id) ? { app_id: id(t.app_id)! } : {}), ...(id(t.bot_id) ? { bot_id: id(t.bot_id)! } : {}) }
+    } else {
+      const botId = id(target)
+      if (!botId) throw fail(`the bot id of "${alias}" must be a non-empty string`)
+      bots[name] = botId
+    }
+  }
+  return { bots: Object.freeze(bots), chatflows: Object.freeze(chatflows) }
+}
+
+/** COZE_VOICE_MAP → voice name → Coze voice_id. */
+export function parseVoiceMap (text: string): Readonly<Record<string, string>> {
+  const fail = (why: string) => new ConfigError(
+    `Invalid configuration:\n  COZE_VOICE_MAP: ${why}. Expected a JSON object from voice name to Coze voice_id, e.g. {"alloy":"7426720361733046281"}`)
   let parsed: unknown
   try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('not a JSON object')
   const map: Record<string, string> = Object.create(null)
-  for (const [alias, botId] of Object.entries(parsed)) {
-    if (!alias.trim()) throw fail('a model name is empty')
-    if (typeof botId !== 'string' || !botId.trim()) throw fail(`the bot id of "${alias}" must be a non-empty string`)
-    map[alias.trim()] = botId.trim()
+  for (const [name, voiceId] of Object.entries(parsed)) {
+    if (!name.trim()) throw fail('a voice name is empty')
+    if (typeof voiceId !== 'string' || !voiceId.trim()) throw fail(`the voice_id of "${name}" must be a non-empty string`)
+    map[name.trim()] = voiceId.trim()
   }
   return Object.freeze(map)
 }

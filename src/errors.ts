@@ -72,6 +72,8 @@ export const errors = {
   userIdRequired: (hint = 'send the id of your end user (or set DEFAULT_USER_ID on the gateway)') => invalid(`user_id is required: ${hint}`),
   sessionBoundToBot: (sessionId: string, botId: string) =>
     invalid(`Session ${sessionId} is bound to bot ${botId}: omit bot_id, or start a new session for another bot.`),
+  sessionBoundToChatflow: (sessionId: string, workflowId: string) =>
+    invalid(`Session ${sessionId} is bound to chatflow ${workflowId}: chat on it with POST /api/v1/workflows/${workflowId}/chat, or start a new session.`),
   sessionBoundToConversation: (sessionId: string, conversationId: string) =>
     invalid(`Session ${sessionId} is bound to conversation ${conversationId}: omit conversation_id, or send the session's own.`),
   notBoth: (a: string, b: string, why: string) => invalid(`${a} and ${b} cannot be used together: ${why}`),

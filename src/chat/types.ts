@@ -8,6 +8,8 @@ export type Surface = 'api' | 'chatbot' | 'openai' | 'workflow'
 /** Who and what a turn ran for, as resolved by the service (defaults applied). */
 export interface Turn {
   bot_id?: string | undefined
+  /** a chatflow's turn */
+  workflow_id?: string | undefined
   user_id?: string | undefined
   session_id?: string | undefined
 }
@@ -19,8 +21,19 @@ export type ToolCallsEvent = Extract<UpstreamEvent, { type: 'tool_calls' }> & { 
 /** What a chat yields: Coze's events, the terminal ones stamped with the turn. */
 export type ChatEvent = Exclude<UpstreamEvent, Terminal> | ChatCompleted | ToolCallsEvent
 
+/** A chatflow (a conversational workflow), in an app (app_id) or in the library (the request's bot_id). */
+export interface ChatflowTarget {
+  workflow_id: string
+  app_id?: string | undefined
+  /** the chatflow's inputs */
+  parameters?: Record<string, unknown> | undefined
+  ext?: Record<string, string> | undefined
+}
+
 export interface ChatRequest {
   surface: Surface
+  /** Talk to this chatflow instead of a bot; bot_id then names its library context (no default). */
+  chatflow?: ChatflowTarget | undefined
   /** undefined: the session's bot, else COZE_BOT_ID */
   bot_id?: string | undefined
   /** undefined: the surface's default (DEFAULT_USER_ID, …) */
@@ -65,5 +78,7 @@ export interface ChatResult {
   chat_id: string
   usage: Usage
   tool_calls?: ToolCall[]
+  /** chatflows: Coze's debug_url of the run */
+  debug_url?: string | null
   turn: Turn
 }

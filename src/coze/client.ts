@@ -34,6 +34,8 @@ export interface CallOptions {
   /** Streams are bounded by the chat pipeline's own timers; other calls get COZE_REQUEST_TIMEOUT_MS. */
   stream?: boolean
   onLogid?: ((logid: string) => void) | undefined
+  /** The response headers, for answers that are not JSON (audio). */
+  onHeaders?: ((headers: Record<string, unknown>) => void) | undefined
   /** Overrides COZE_REQUEST_TIMEOUT_MS (sync workflow runs can take minutes). */
   timeoutMs?: number | undefined
 }
@@ -44,9 +46,10 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
   const instance = axios.create()
   const streams = createUndiciAdapter(axios.getAdapter('http'))
   const report = (res: AxiosResponse | undefined) => {
-    const cb = (res?.config as { onLogid?: (l: string) => void } | undefined)?.onLogid
+    const config = res?.config as Pick<CallOptions, 'onLogid' | 'onHeaders'> | undefined
     const logid = res?.headers?.['x-tt-logid']
-    if (cb && typeof logid === 'string') cb(logid)
+    if (config?.onLogid && typeof logid === 'string') config.onLogid(logid)
+    if (config?.onHeaders && res) config.onHeaders(res.headers as Record<string, unknown>)
   }
   instance.interceptors.response.use(
     (res) => { report(res); return res },
@@ -72,6 +75,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
       if (o.signal) r.signal = o.signal
       if (!o.stream) r.timeout = o.timeoutMs ?? opts.requestTimeoutMs
       if (o.onLogid) r.onLogid = o.onLogid
+      if (o.onHeaders) r.onHeaders = o.onHeaders
       return r as RequestOptions
     },
     close () {

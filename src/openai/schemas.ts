@@ -68,7 +68,9 @@ export const ModelSchema = Type.Object({
   object: Type.Literal('model'),
   created: Type.Integer(),
   owned_by: Type.String(),
-  bot_id: Type.String({ description: 'The Coze bot behind the model' }),
+  bot_id: Type.Optional(Type.String({ description: 'The Coze bot behind the model (for a chatflow in the library: its bot)' })),
+  workflow_id: Type.Optional(Type.String({ description: 'The chatflow behind the model, for a chatflow alias of COZE_MODEL_MAP' })),
+  app_id: Type.Optional(Type.String({ description: 'The app of that chatflow' })),
   name: Type.Optional(Type.String({ description: 'The bot name in Coze (cached)' })),
   description: Type.Optional(Type.String())
 }, { examples: [{ id: 'coze-default', object: 'model', created: 1736937000, owned_by: 'coze', bot_id: '7537334510896185359', name: 'Demo bot' }] })

@@ -27,6 +27,7 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
         { name: SIMPLE_CHAT_TAG, description: SIMPLE_CHAT_DOC },
         { name: 'workflows', description: 'Run Coze workflows: sync, async, streaming, resume after an interrupt' },
         { name: 'bots', description: 'Bots of a workspace and their profiles (prologue, suggested questions)' },
+        { name: 'audio', description: 'Text to speech, speech to text and the voice list' },
         { name: 'account', description: 'The Coze account behind the gateway token' },
         { name: 'openai', description: 'OpenAI-compatible API: any OpenAI client can talk to a Coze bot (errors in OpenAI format)' }
       ]

@@ -42,6 +42,8 @@ const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
         user_management: true,
         workspace_management: true,
         workflows: true,
+        chatflows: true,
+        audio: true,
         bots: true,
         tool_calls: true,
         multimodal: true,

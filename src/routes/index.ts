@@ -12,6 +12,7 @@ import openaiRoutes from './openai.js'
 import chatActionRoutes from './chat-actions.js'
 import workflowRoutes from './workflows.js'
 import botRoutes from './bots.js'
+import audioRoutes from './audio.js'
 
 export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes)
@@ -26,5 +27,6 @@ export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(chatActionRoutes)
   await app.register(workflowRoutes)
   await app.register(botRoutes)
+  await app.register(audioRoutes)
   await app.register(import('./playground.js'))
 }

@@ -6,6 +6,11 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { uploadFile } from '../coze/files.js'
+import { synthesize, transcribe } from '../coze/audio.js'
+import { SpeechBodySchema, speechRequest } from '../openai/audio.js'
+import { SpeechResponses } from '../schemas/audio.js'
+import { audioFile } from './audio-file.js'
+import { uploadBodyLimit, withFilePart } from './multipart-file.js'
 import { ClientAbortError, GatewayError, errors } from '../errors.js'
 import type { ChatContext, ChatEvent } from '../chat/types.js'
 import { sendError, surfaceOf } from '../plugins/error-handler.js'
@@ -33,7 +38,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
 
   app.setNotFoundHandler(app.rateLimit ? { preHandler: app.rateLimit() } : {}, (request, reply) => {
     const path = request.url.split('?')[0]
-    const e = errors.notFound(`Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions and GET /v1/models.`)
+    const e = errors.notFound(`Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions, POST /v1/audio/speech, POST /v1/audio/transcriptions and GET /v1/models.`)
     return sendError(request, reply, e, 'openai', config.MAX_UPLOAD_MB)
   })
 
@@ -50,7 +55,8 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: config.BODY_LIMIT_KB * 1024 + Math.ceil(config.OPENAI_IMAGE_MAX_MB * MB * 4 / 3)
   }, async (request, reply) => {
     const body = request.body
-    const { model, botId } = resolveModel(config, body.model)
+    // The alias (of a bot or a chatflow) is resolved by the chat service; `model` is what is answered back.
+    const { model } = resolveModel(config, body.model)
     const mapped = mapRequest(body.messages, imageLimits)
     const meta = { model, created: Math.floor(Date.now() / 1000) }
     const user = body.user || undefined
@@ -61,13 +67,37 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
       await uploadAll(app, loader, reply, mapped.files, request.clientGone)
-      const req = { surface: 'openai' as const, bot_id: botId, user_id: user, messages: mapped.messages }
+      const req = { surface: 'openai' as const, bot_id: model, user_id: user, messages: mapped.messages }
       run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
     }
     const stream = body.stream === true
     const wire = completionWire({ ...meta, includeUsage: stream && body.stream_options?.include_usage === true })
     return answer(app, request, reply, stream, run, wire, (r) => toCompletion(meta, r))
   })
+
+  app.post('/audio/speech', {
+    schema: {
+      tags: ['openai'],
+      summary: 'OpenAI-compatible text to speech: the audio bytes',
+      description: '`voice` is a Coze voice_id or a name from COZE_VOICE_MAP; `response_format` mp3 (default), wav, pcm or opus; `speed` 0.2–3. `model` is ignored.',
+      body: SpeechBodySchema,
+      response: { ...SpeechResponses, ...OpenAIErrors }
+    }
+  }, async (request, reply) => {
+    const audio = await synthesize(app.coze, speechRequest(request.body, config.voiceMap), { signal: request.clientGone, onLogid: reply.onLogid })
+    return reply.type(audio.contentType).send(audio.body)
+  })
+
+  app.post('/audio/transcriptions', {
+    schema: {
+      tags: ['openai'],
+      summary: 'OpenAI-compatible speech to text: multipart `file` (mp3, wav or ogg) and `model` (ignored); answers `{text}`',
+      consumes: ['multipart/form-data'],
+      response: { 200: Type.Object({ text: Type.String() }), ...OpenAIErrors }
+    },
+    bodyLimit: uploadBodyLimit(config.MAX_UPLOAD_MB)
+  }, async (request, reply) => withFilePart(request, config.MAX_UPLOAD_MB, async (part) =>
+    ({ text: await transcribe(app.coze, audioFile(part), part.fileName, { signal: request.clientGone, onLogid: reply.onLogid }) })))
 
   app.get('/models', {
     schema: {

@@ -8,11 +8,14 @@ import {
   type WorkflowInterrupt, type WorkflowRunParams
 } from '../coze/workflows.js'
 import {
-  ExecuteBodySchema, ExecuteResponses, ResumeBodySchema, ResumeResponses, RunBodySchema, RunResponses, RunStateResponses,
+  ChatflowBodySchema, ChatflowResponses, ExecuteBodySchema, ExecuteResponses, ResumeBodySchema, ResumeResponses, RunBodySchema, RunResponses, RunStateResponses,
   WORKFLOW_SSE_DOC, WorkflowParams, RunPathParams, type RunBody
 } from '../schemas/workflows.js'
 import { relaySse } from '../sse.js'
+import type { GatewayMessage } from '../coze/messages.js'
 import { workflowWire } from '../wires/workflow.js'
+import { chatAnswer, chatWire } from '../wires/api.js'
+import { answer } from './chat-reply.js'
 import { surfaceOf } from '../plugins/error-handler.js'
 
 const now = () => new Date().toISOString()
@@ -82,6 +85,32 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...(r.interrupt ? { interrupt: r.interrupt } : {})
     }
     return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow completed successfully', data)
+  })
+
+  app.post('/api/v1/workflows/:workflow_id/chat', {
+    schema: {
+      tags: ['workflows'],
+      summary: 'Chat with a chatflow (a conversational workflow): JSON, or SSE with "stream": true',
+      description: 'The chat of POST /api/v1/chat, with a chatflow instead of a bot: the same frames, sessions (a session is bound to its chatflow), ' +
+        'per-conversation queue, ownership, cancel on disconnect and errors. `parameters` are the chatflow\'s inputs; `app_id` for a chatflow in an app, ' +
+        '`bot_id` for one in the space library (not both: 400). Unknown or unpublished chatflow → 404; a missing required input → 400 with Coze\'s message. ' +
+        'A chatflow that stops at a question node answers with its question; the next message on the same conversation or session is the reply.',
+      params: WorkflowParams,
+      body: ChatflowBodySchema,
+      response: ChatflowResponses
+    }
+  }, async (request, reply) => {
+    const b = request.body
+    const req = {
+      surface: 'workflow' as const,
+      chatflow: { workflow_id: request.params.workflow_id, app_id: b.app_id, parameters: parametersOf(b.parameters, 'parameters'), ext: b.ext },
+      bot_id: b.bot_id,
+      user_id: b.user_id,
+      messages: b.messages as GatewayMessage[],
+      conversation_id: b.conversation_id,
+      session_id: b.session_id
+    }
+    return answer(app, request, reply, b.stream === true, (ctx) => app.chat.chat(req, ctx), chatWire, (r) => chatAnswer(r))
   })
 
   app.get('/api/v1/workflows/:workflow_id/runs/:execute_id', {

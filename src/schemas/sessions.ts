@@ -14,7 +14,8 @@ export const SessionParams = Type.Object({ session_id: SESSION_ID })
 export const SessionSchema = Type.Object({
   session_id: Type.String(),
   user_id: Type.String(),
-  bot_id: Type.String(),
+  bot_id: Type.Union([Type.String(), Type.Null()], { description: 'The bot of the session; null for a chatflow session' }),
+  workflow_id: Type.Optional(Type.String({ description: 'The chatflow of a chatflow session (POST /api/v1/workflows/{workflow_id}/chat)' })),
   conversation_id: Type.Union([Type.String(), Type.Null()], { description: 'The Coze conversation; null until the first chat' }),
   created_at: Timestamp,
   last_activity: Timestamp,

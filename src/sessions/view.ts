@@ -7,7 +7,8 @@ export function sessionView (r: SessionRecord) {
   return {
     session_id: r.session_id,
     user_id: r.user_id,
-    bot_id: r.bot_id,
+    // A chatflow session is bound to `chatflow:<workflow_id>` (see src/chat/service.ts).
+    ...(r.bot_id.startsWith('chatflow:') ? { bot_id: null, workflow_id: r.bot_id.slice(9) } : { bot_id: r.bot_id }),
     conversation_id: r.conversation_id,
     created_at: iso(r.created_at),
     last_activity: iso(r.last_activity),
