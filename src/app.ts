@@ -12,9 +12,11 @@ import { errors } from './errors.js'
 import type { SseStream } from './sse.js'
 import errorHandler from './plugins/error-handler.js'
 import requestContext, { requestId } from './plugins/request-context.js'
+import observability from './plugins/observability.js'
 import swagger from './plugins/swagger.js'
 import chat from './chat/plugin.js'
 import { UpstreamHealth } from './upstream-health.js'
+import { Readiness } from './readiness.js'
 import { registerRoutes } from './routes/index.js'
 import { cachingSerializerFactory } from './serializer-cache.js'
 
@@ -31,6 +33,7 @@ declare module 'fastify' {
     coze: CozeClient
     sseStreams: Set<SseStream>
     upstream: UpstreamHealth
+    readiness: Readiness
   }
 }
 
@@ -43,7 +46,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     ...loggerOpts,
     trustProxy: trustProxyOption(config.TRUST_PROXY) as FastifyServerOptions['trustProxy'],
     bodyLimit: config.BODY_LIMIT_KB * 1024,
-    // The onResponse hook below writes the one line per request.
+    // The observability plugin writes the one line per request.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: requestId,
@@ -61,13 +64,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.decorate('sseStreams', new Set<SseStream>())
   app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
   await app.register(requestContext)
+  await app.register(observability)
   await app.register(chat)
-
-  // One log line per request, with the request id and the Coze logid when there was one.
-  app.addHook('onResponse', async (request, reply) => {
-    const logid = reply.getHeader('x-coze-logid')
-    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}) }, 'request')
-  })
+  app.decorate('readiness', new Readiness(app.sessions.store, app.upstream))
+  app.addHook('onReady', async () => { app.readiness.lifecycle = 'running' })
 
   app.addHook('onRequestAbort', async (request) => {
     request.log.info({ method: request.method, url: request.url, ms: Math.round(performance.now() - request.raw.startedAt) }, 'request aborted by the client')
@@ -84,6 +84,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   app.addHook('preClose', async () => {
     closing = true
+    app.readiness.lifecycle = 'stopping'
     for (const s of app.sseStreams) s.shutdown()
     for (const sock of sockets) if (!(sock as Socket & { _httpMessage?: unknown })._httpMessage) sock.destroy()
   })
@@ -92,7 +93,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   await app.register(cors, {
     origin: config.CORS_ORIGINS === '*' ? '*' : config.CORS_ORIGINS.split(',').map((s) => s.trim()),
-    exposedHeaders: ['x-request-id', 'x-coze-logid', 'x-coze-conversation-id', 'x-coze-chat-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
+    exposedHeaders: ['x-request-id', 'server-timing', 'x-coze-logid', 'x-coze-conversation-id', 'x-coze-chat-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
   })
   if (config.ENABLE_RATE_LIMIT) {
     await app.register(rateLimit, {

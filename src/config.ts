@@ -42,7 +42,11 @@ export const EnvSchema = Type.Object({
   COZE_VOICE_MAP: Str('{}', 'Audio: JSON object from voice name (e.g. an OpenAI voice such as "alloy") to Coze voice_id'),
   OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
   OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
-  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)')
+  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)'),
+  METRICS_ENABLED: Bool(true, 'Prometheus metrics at GET /metrics (false: not collected, /metrics is a 404)'),
+  METRICS_TOKEN: Str('', 'When set, GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Serve /metrics on this port only (a second listener), not on PORT' })),
+  METRICS_HOST: Str('', 'Listen address of the METRICS_PORT listener (default: HOST)')
 })
 
 type Env = Static<typeof EnvSchema>

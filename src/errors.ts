@@ -89,6 +89,8 @@ export const errors = {
   sessionNotFound: (sessionId: string) => new GatewayError(404, 'NOT_FOUND', `Session ${sessionId} not found (it may have expired).`),
   conversationNotFound: (conversationId: string) => new GatewayError(404, 'NOT_FOUND', `Conversation ${conversationId} not found.`),
 
+  metricsUnauthorized: () => new GatewayError(401, 'UNAUTHORIZED', 'GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>.',
+    { headers: { 'www-authenticate': 'Bearer realm="metrics"' } }),
   rateLimited: (message: string, retryAfterSeconds?: number) =>
     new GatewayError(429, 'RATE_LIMITED', message, retryAfterSeconds === undefined ? {} : { headers: { 'retry-after': String(retryAfterSeconds) } }),
   conversationBusy: (timeoutMs: number) => new GatewayError(409, 'CONVERSATION_BUSY',

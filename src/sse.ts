@@ -2,12 +2,14 @@
 // once with backpressure, a heartbeat comment while nothing else is sent, and a close
 // signal when the client leaves. The body goes through reply.send(stream) so CORS,
 // rate-limit and request-id headers set by hooks stay on the response.
-// relaySse() drives a stream of pipeline events through a wire (one per client format).
+// relaySse() drives a stream of pipeline events through a wire (one per client format), and
+// measures every stream once: open streams, duration and outcome, time to first delta.
 import { PassThrough } from 'node:stream'
 import { once } from 'node:events'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { ClientAbortError, errors, type GatewayError } from './errors.js'
 import { toClientError } from './fastify-errors.js'
+import type { StreamOutcome } from './metrics/metrics.js'
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -139,22 +141,37 @@ export async function relaySse<E> (
     if (err instanceof ClientAbortError && sse.shuttingDown) throw errors.shuttingDown()
     throw err
   }
+  const { metrics } = app
+  const obs = reply.request.observation
+  const surface = reply.request.routeOptions.config.surface ?? 'api'
+  obs.streamed = true
   sse.open(headers)
+  metrics.streamOpened(surface)
+  let outcome: StreamOutcome = 'completed'
   try {
     for (let r = first; !r.done; r = await it.next()) {
       await wire.event(sse, r.value)
+      const t = obs.deltaWritten()
+      if (t) metrics.firstDeltaSent(surface, t.first_delta_ms!, t.gateway_ms)
       if (sse.closed) break
     }
+    if (sse.closed) outcome = 'client_gone'
   } catch (err) {
     if (!(err instanceof ClientAbortError) || sse.shuttingDown) {
       const e = err instanceof ClientAbortError ? errors.shuttingDown() : toClientError(err, app.config.MAX_UPLOAD_MB)
+      outcome = sse.shuttingDown ? 'shutdown' : 'error'
+      obs.error = { code: e.code, coze_code: e.cozeCode, logid: e.logid }
       reply.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, `stream ended with an error: ${e.message}`)
       await wire.error(sse, e)
+    } else {
+      outcome = 'client_gone'
     }
   } finally {
-    if (sse.closed) await it.return?.(undefined)
+    // Always: an iteration stopped early (client gone, a wire that refused an event) runs its finally blocks (locks, timers).
+    await it.return?.(undefined)
     await wire.end(sse)
     sse.end()
+    metrics.streamClosed(surface, outcome, performance.now() - obs.startedAt)
   }
   return reply
 }

@@ -1,9 +1,9 @@
-// The last known state of the Coze upstream, for /health. Updated for free by real
-// traffic (report()), and by a background users/me check at most once per interval,
-// so a health probe never waits on Coze.
+// The last known state of the Coze upstream, for /health and /ready. Updated for free by
+// real traffic (every Coze call reports here), and by a background users/me check at most
+// once per interval, so a probe never waits on Coze.
 import type { CozeClient } from './coze/client.js'
 import { getMe } from './coze/account.js'
-import { GatewayError } from './errors.js'
+import { GatewayError, type ErrorCode } from './errors.js'
 
 export type UpstreamState = 'unknown' | 'up' | 'down'
 
@@ -11,6 +11,8 @@ export class UpstreamHealth {
   state: UpstreamState = 'unknown'
   lastChecked: Date | undefined
   lastError: string | undefined
+  /** The code of the failure that marked it down. */
+  lastCode: ErrorCode | undefined
   private checking = false
 
   constructor (private readonly coze: CozeClient, private readonly intervalMs: number) {}
@@ -20,9 +22,11 @@ export class UpstreamHealth {
     if (!err) {
       this.state = 'up'
       this.lastError = undefined
+      this.lastCode = undefined
     } else if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_AUTH') {
       this.state = 'down'
       this.lastError = err.message
+      this.lastCode = err.code
     }
     this.lastChecked = new Date()
   }
@@ -36,6 +40,11 @@ export class UpstreamHealth {
       if (err instanceof GatewayError) this.report(err)
       throw err
     }
+  }
+
+  /** Coze refused the gateway's token on the last call that told (/ready answers 503). */
+  get tokenRefused (): boolean {
+    return this.state === 'down' && this.lastCode === 'UPSTREAM_AUTH'
   }
 
   /** Starts a background check if the last one is older than the interval. Never awaited by probes. */

@@ -12,8 +12,8 @@ declare module 'fastify' {
 }
 
 export default fp(async function chatPlugin (app: FastifyInstance) {
-  const sessions = await createSessions(app.config, app.coze, app.log)
+  const sessions = await createSessions(app.config, app.coze, app.log, app.metrics)
   app.decorate('sessions', sessions.service)
-  app.decorate('chat', new ChatService({ config: app.config, coze: app.coze, sessions: sessions.service, queue: sessions.queue, upstream: app.upstream, log: app.log }))
+  app.decorate('chat', new ChatService({ config: app.config, coze: app.coze, sessions: sessions.service, queue: sessions.queue, upstream: app.upstream, log: app.log, metrics: app.metrics }))
   app.addHook('onClose', async () => { await sessions.close() })
-}, { name: 'chat' })
+}, { name: 'chat', dependencies: ['observability'] })

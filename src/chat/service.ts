@@ -15,7 +15,9 @@ import type { SessionService } from '../sessions/service.js'
 import { releaseAll, type ChatQueue } from '../sessions/queue.js'
 import type { Release, SessionRecord } from '../sessions/types.js'
 import type { UpstreamHealth } from '../upstream-health.js'
+import type { Metrics } from '../metrics/metrics.js'
 import type { CancelRequest, ChatContext, ChatEvent, ChatflowTarget, ChatRequest, Surface, ToolOutputsRequest, Turn } from './types.js'
+import { ChatWatch } from './watch.js'
 
 export interface ChatServiceDeps {
   config: Pick<Config, 'COZE_BOT_ID' | 'DEFAULT_USER_ID' | 'COZE_CONNECT_TIMEOUT_MS' | 'COZE_IDLE_TIMEOUT_MS' | 'modelMap' | 'chatflowMap'>
@@ -24,6 +26,8 @@ export interface ChatServiceDeps {
   queue: ChatQueue
   upstream: UpstreamHealth
   log: FastifyBaseLogger
+  /** chats and tokens are counted here (coze_gateway_chats_total, _tokens_total) */
+  metrics?: Metrics | undefined
 }
 
 interface SurfaceDefaults {
@@ -61,11 +65,17 @@ export class ChatService {
    * queueing and Coze's own first answer all surface there, before any byte is sent.
    */
   chat (req: ChatRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
-    return req.session_id ? this.sessionChat(req, req.session_id, ctx) : this.conversationChat(req, ctx)
+    const w = new ChatWatch(this.d.metrics, ctx)
+    return w.watch(req.session_id ? this.sessionChat(req, req.session_id, ctx, w) : this.conversationChat(req, ctx, w))
   }
 
   /** Continues a chat that waits on tool outputs; the conversation must be the user's. */
-  async * toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+  toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+    const w = new ChatWatch(this.d.metrics, ctx)
+    return w.watch(this.continueChat(req, ctx, w))
+  }
+
+  private async * continueChat (req: ToolOutputsRequest, ctx: ChatContext, w: ChatWatch): AsyncGenerator<ChatEvent> {
     const userId = this.userOf(req.surface, req.user_id)
     const sessions = this.d.sessions
     await sessions.checkConversation(req.conversation_id, userId)
@@ -76,7 +86,7 @@ export class ChatService {
       const info: Turn = { user_id: userId }
       for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, this.streamOptions(ctx)))) {
         if (ev.type === 'chat_completed' && userId) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, userId))
-        yield emit(ev, info, ctx)
+        yield w.emit(ev, info)
       }
     } finally {
       await release()
@@ -87,9 +97,9 @@ export class ChatService {
   async cancel (req: CancelRequest, ctx: Partial<ChatContext> = {}): Promise<ChatState> {
     await this.d.sessions.checkConversation(req.conversation_id, this.userOf('api', req.user_id))
     try {
-      return await cancelChat(this.d.coze, req, ctx)
+      return await cancelChat(this.d.coze, req, { signal: ctx.signal, onLogid: ctx.onLogid, clock: ctx.observation })
     } catch (err) {
-      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req), err)
+      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req, { clock: ctx.observation }), err)
       throw err
     }
   }
@@ -118,7 +128,7 @@ export class ChatService {
   }
 
   private streamOptions (ctx: ChatContext) {
-    return { ...this.limits, signal: ctx.signal, onLogid: ctx.onLogid }
+    return { ...this.limits, signal: ctx.signal, onLogid: ctx.onLogid, clock: ctx.observation }
   }
 
   private runner (t: Target, req: ChatRequest, userId: string, messages: ChatTurn['additional_messages'], ctx: ChatContext): Run {
@@ -134,7 +144,7 @@ export class ChatService {
   }
 
   /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
-  private async * conversationChat (req: ChatRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+  private async * conversationChat (req: ChatRequest, ctx: ChatContext, w: ChatWatch): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
     const userId = this.userOf(req.surface, req.user_id)
     const conversationId = req.conversation_id
@@ -148,7 +158,7 @@ export class ChatService {
     if (!conversationId) {
       for await (const ev of run({})) {
         if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, userId, true)
-        yield emit(ev, info, ctx)
+        yield w.emit(ev, info)
       }
       return
     }
@@ -158,7 +168,7 @@ export class ChatService {
       await sessions.checkConversation(conversationId, userId)
       for await (const ev of this.retrying(run, {}, ctx.signal, deadline)) {
         if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId))
-        yield emit(ev, info, ctx)
+        yield w.emit(ev, info)
       }
     } finally {
       await release()
@@ -166,7 +176,7 @@ export class ChatService {
   }
 
   /** A chat on a session: the session is created on first use, and its conversation with it. */
-  private async * sessionChat (req: ChatRequest, sessionId: string, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+  private async * sessionChat (req: ChatRequest, sessionId: string, ctx: ChatContext, w: ChatWatch): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
     const existing = await sessions.peek(sessionId)
     const userId = this.userOf(req.surface, req.user_id, SURFACES[req.surface].inheritUser ? existing?.user_id : undefined)
@@ -202,7 +212,7 @@ export class ChatService {
           } else if (ev.type === 'chat_completed') {
             await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
           }
-          yield emit(ev, info, ctx)
+          yield w.emit(ev, info)
         }
         return
       }
@@ -211,7 +221,7 @@ export class ChatService {
           await sessions.claimConversation(req.conversation_id, userId)
           conversationId = req.conversation_id
         } else {
-          conversationId = (await sessions.createConversation(target.key, userId, signal)).id
+          conversationId = (await sessions.createConversation(target.key, userId, signal, {}, ctx.observation)).id
           fresh = true
         }
         await sessions.bind(sessionId, conversationId)
@@ -225,9 +235,9 @@ export class ChatService {
         : async (): Promise<Patch | undefined> => {
           // The session's conversation no longer exists in Coze (e.g. the emulator restarted):
           // start a new one rather than leave the session unusable.
-          if (!await this.conversationGone(current, signal)) return undefined
+          if (!await this.conversationGone(current, ctx)) return undefined
           this.d.log.warn({ session_id: sessionId, conversation_id: current }, 'session conversation no longer exists in Coze; starting a new one')
-          const created = (await sessions.createConversation(target.key, userId, signal)).id
+          const created = (await sessions.createConversation(target.key, userId, signal, {}, ctx.observation)).id
           await sessions.bind(sessionId, created, true)
           releases.push(await this.d.queue.conversation(created, deadline, signal))
           return { conversation_id: created, additional_messages: messages(true) }
@@ -236,7 +246,7 @@ export class ChatService {
       for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
         if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
         else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
-        yield emit(ev, info, ctx)
+        yield w.emit(ev, info)
       }
     } finally {
       await releaseAll(releases)
@@ -293,9 +303,9 @@ export class ChatService {
     }
   }
 
-  private async conversationGone (conversationId: string, signal: AbortSignal): Promise<boolean> {
+  private async conversationGone (conversationId: string, ctx: ChatContext): Promise<boolean> {
     try {
-      await retrieveConversation(this.d.coze, conversationId, { signal })
+      await retrieveConversation(this.d.coze, conversationId, { signal: ctx.signal, clock: ctx.observation })
       return false
     } catch (err) {
       return err instanceof GatewayError && err.cozeCode === 4200
@@ -333,12 +343,6 @@ function checkBinding (r: SessionRecord, key: string, conversationId: string | u
   if (conversationId && r.conversation_id && conversationId !== r.conversation_id) {
     throw errors.sessionBoundToConversation(r.session_id, r.conversation_id)
   }
-}
-
-/** An upstream event as the service yields it: the ids reported at once, terminal events stamped with the turn. */
-function emit (ev: UpstreamEvent, turn: Turn, ctx: ChatContext): ChatEvent {
-  if (ev.type === 'chat_created') ctx.onChat?.({ conversation_id: ev.conversation_id, chat_id: ev.chat_id })
-  return ev.type === 'chat_completed' || ev.type === 'tool_calls' ? { ...ev, turn } : ev
 }
 
 function sleep (ms: number, signal?: AbortSignal): Promise<void> {

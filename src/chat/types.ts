@@ -1,6 +1,7 @@
 // The chat service's vocabulary: a surface-neutral request in, ChatEvents out.
 import type { ChatEvent as UpstreamEvent, ToolCall, Usage } from '../coze/chat.js'
 import type { GatewayMessage } from '../coze/messages.js'
+import type { ChatTiming, Observation } from '../metrics/observation.js'
 
 /** The client-facing API a request came in on (its wire format, its defaults, its metrics label). */
 export type Surface = 'api' | 'chatbot' | 'openai' | 'workflow'
@@ -15,7 +16,8 @@ export interface Turn {
 }
 
 type Terminal = Extract<UpstreamEvent, { type: 'chat_completed' | 'tool_calls' }>
-export type ChatCompleted = Extract<UpstreamEvent, { type: 'chat_completed' }> & { turn: Turn }
+/** `timing`: the split of the time to the first delta (the SSE chat_completed `timing`). */
+export type ChatCompleted = Extract<UpstreamEvent, { type: 'chat_completed' }> & { turn: Turn, timing?: ChatTiming | undefined }
 export type ToolCallsEvent = Extract<UpstreamEvent, { type: 'tool_calls' }> & { turn: Turn }
 
 /** What a chat yields: Coze's events, the terminal ones stamped with the turn. */
@@ -66,6 +68,10 @@ export interface ChatContext {
   onLogid?: ((logid: string) => void) | undefined
   /** The chat's ids, as soon as Coze created it (so a client can cancel it). */
   onChat?: ((ids: ChatIds) => void) | undefined
+  /** The request's observation: Coze calls are timed on it, the chat noted for its log line. */
+  observation?: Observation | undefined
+  /** The id of the gateway API key of the request (metrics label `key`). */
+  keyId?: string | undefined
 }
 
 /** A chat drained into one answer (non-stream replies). */

@@ -34,7 +34,7 @@ export interface ListBotsParams {
   publish_status?: string | undefined
 }
 
-type Opts = Pick<CallOptions, 'signal' | 'onLogid'>
+type Opts = Pick<CallOptions, 'signal' | 'onLogid' | 'clock'>
 
 /** How many retrieveNew calls a listed page runs at once. */
 const DETAIL_CONCURRENCY = 6
@@ -107,7 +107,7 @@ async function complete (coze: CozeClient, b: ListBotInfo, o: Opts): Promise<Bot
     updated_at: typeof b.updated_at === 'number' ? b.updated_at : null
   }
   try {
-    const info = await coze.api.bots.retrieveNew(b.id, { is_published: base.is_published }, coze.options(o))
+    const info = await cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(b.id, { is_published: base.is_published }, opts), 'bot')
     return { ...base, prologue: info.onboarding_info?.prologue ?? '', suggested_questions: info.onboarding_info?.suggested_questions ?? [] }
   } catch (err) {
     // One bot's details failing must not fail the page; a client abort must.

@@ -6,8 +6,9 @@
 // followed by `done` is success; anything else becomes a GatewayError.
 import { ChatEventType, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData } from '@coze/api'
 import { Type } from 'typebox'
-import { errors, type GatewayError } from '../errors.js'
-import { cozeCall, type CallOptions, type CozeClient } from './client.js'
+import { ClientAbortError, errors, type GatewayError } from '../errors.js'
+import { cozeCall, reportUpstream, type CallOptions, type CozeClient } from './client.js'
+import type { StreamEndpoint } from './endpoints.js'
 import { decoder } from './decode.js'
 import { fromCozeCode } from './errors.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
@@ -16,7 +17,8 @@ export interface Usage { token_count: number, output_count: number, input_count:
 export interface ToolCall { id: string, type: string, name: string, arguments: string }
 
 export type ChatEvent =
-  | { type: 'chat_created', conversation_id: string, chat_id: string }
+  /** `bot_id`: when Coze names it (a continued chat's bot, for metrics) */
+  | { type: 'chat_created', conversation_id: string, chat_id: string, bot_id?: string | undefined }
   | { type: 'message_delta', content: string }
   | { type: 'reasoning_delta', content: string }
   | { type: 'follow_up', content: string }
@@ -59,12 +61,12 @@ export function streamChat (coze: CozeClient, turn: ChatTurn, opts: StreamOption
   return relay(opts, (callOpts) => coze.api.chat.stream(
     { ...body, ...(conversationId ? { conversation_id: conversationId } : {}) },
     coze.options(callOpts)
-  ), coze)
+  ), coze, 'chat')
 }
 
 /** Continues a chat that is waiting on tool outputs, streaming. */
 export function streamToolOutputs (coze: CozeClient, turn: ToolOutputsTurn, opts: StreamOptions): AsyncGenerator<ChatEvent> {
-  return relay(opts, (callOpts) => coze.api.chat.submitToolOutputs({ ...turn, stream: true }, coze.options(callOpts)), coze)
+  return relay(opts, (callOpts) => coze.api.chat.submitToolOutputs({ ...turn, stream: true }, coze.options(callOpts)), coze, 'tool_outputs')
 }
 
 /**
@@ -85,7 +87,7 @@ export function streamChatflow (coze: CozeClient, turn: ChatflowTurn, opts: Stre
   return relay(opts, async function * (callOpts) {
     const raw = await coze.api.post<object, AsyncIterable<{ event?: string, data?: string }>>('/v1/workflows/chat', body, true, coze.options(callOpts))
     for await (const ev of raw) yield parseEvent(ev.event, ev.data)
-  }, coze, 'chatflow')
+  }, coze, 'chatflow', 'chatflow')
 }
 
 /** A raw SSE event as the SDK's chat streams yield it: data parsed, `done` kept as text. */
@@ -100,15 +102,21 @@ function parseEvent (event: string | undefined, data: string | undefined): Strea
 
 type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true }) => AsyncIterable<StreamChatData>
 
-async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, resource?: 'chatflow'): AsyncGenerator<ChatEvent> {
+async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, endpoint: StreamEndpoint, resource?: 'chatflow'): AsyncGenerator<ChatEvent> {
   const guard = new StreamGuard(opts, resource)
   let ids: { conversation_id: string, chat_id: string } | undefined
   let terminal: 'completed' | 'requires_action' | undefined
   // A chatflow's terminal event waits for `done`, which carries its debug_url.
   let held: ChatEvent | undefined
   let done = false
+  let drained = false
+  let reported = false
+  const report = (err?: unknown) => { reported = true; reportUpstream(coze, endpoint, err) }
   const deltaSeen = new Set<string>()
+  const clock = opts.clock
+  let firstDelta = clock !== undefined
 
+  clock?.begin()
   try {
     const source = start({ signal: guard.signal, stream: true, onLogid: guard.onLogid })
     for await (const ev of source) {
@@ -117,12 +125,13 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, re
       switch (ev.event) {
         case ChatEventType.CONVERSATION_CHAT_CREATED:
           ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
-          yield { type: 'chat_created', ...ids }
+          yield { type: 'chat_created', ...ids, bot_id: ev.data.bot_id || undefined }
           break
         case ChatEventType.CONVERSATION_MESSAGE_DELTA: {
           const m = ev.data
           if (m.type && m.type !== 'answer') break
           const reasoning = (m as ChatV3Message & { reasoning_content?: string }).reasoning_content
+          if (firstDelta && (reasoning || m.content)) { firstDelta = false; clock!.firstDelta() }
           if (reasoning) yield { type: 'reasoning_delta', content: reasoning }
           if (m.content) {
             deltaSeen.add(m.id)
@@ -136,6 +145,7 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, re
           // An answer that arrived whole (no deltas, e.g. a card) is still relayed.
           else if (m.type === 'answer' && m.content && !deltaSeen.has(m.id)) {
             deltaSeen.add(m.id)
+            if (firstDelta) { firstDelta = false; clock!.firstDelta() }
             yield { type: 'message_delta', content: m.content }
           }
           break
@@ -175,14 +185,25 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, re
           break
       }
     }
+    drained = true
   } catch (err) {
-    throw guard.toError(err, TRUNCATED)
+    const e = guard.toError(err, TRUNCATED)
+    report(e)
+    throw e
   } finally {
     guard.close(done)
+    clock?.end()
+    // The consumer stopped reading (its client left).
+    if (!reported && !drained) report(new ClientAbortError())
     // A chat whose client left is cancelled in Coze so it stops spending tokens.
     if (!done && ids && opts.signal?.aborted) cancelQuietly(coze, ids)
   }
-  if (!done || !terminal) throw guard.failure(TRUNCATED)
+  if (!done || !terminal) {
+    const e = guard.failure(TRUNCATED)
+    report(e)
+    throw e
+  }
+  report()
 }
 
 const TRUNCATED = 'The Coze stream ended before the chat completed; the answer is incomplete.'
@@ -222,7 +243,7 @@ function toolCallsOf (chat: CreateChatData): ToolCall[] {
 
 /** Best effort: a chat whose client left is cancelled in Coze so it stops spending tokens. */
 export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string, chat_id: string }): void {
-  coze.api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options()).catch(() => {})
+  cozeCall(coze, {}, (opts) => coze.api.chat.cancel(ids.conversation_id, ids.chat_id, opts)).catch(() => {})
 }
 
 export interface ChatIds { conversation_id: string, chat_id: string }

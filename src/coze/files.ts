@@ -2,7 +2,7 @@
 // axios.toFormData (form-data); a stream's `path` gives the part its filename and type.
 import type { Readable } from 'node:stream'
 import { Type } from 'typebox'
-import { cozeCall, type CozeClient } from './client.js'
+import { cozeCall, type CallOptions, type CozeClient } from './client.js'
 import { decoder } from './decode.js'
 
 const decodeFile = decoder(Type.Object({
@@ -14,9 +14,9 @@ const decodeFile = decoder(Type.Object({
 
 export interface UploadedFile { id: string, bytes: number, created_at: number, file_name?: string | undefined }
 
-export async function uploadFile (coze: CozeClient, body: Readable, fileName: string, onLogid?: (l: string) => void): Promise<UploadedFile> {
+export async function uploadFile (coze: CozeClient, body: Readable, fileName: string, o: Pick<CallOptions, 'onLogid' | 'clock'> = {}): Promise<UploadedFile> {
   Object.assign(body, { path: fileName })
   // No request timeout: a large upload on a slow link legitimately takes long; the
   // client's own connection bounds it.
-  return decodeFile(await cozeCall(coze, { stream: true, onLogid }, (opts) => coze.api.files.upload({ file: body as unknown as Blob }, opts)))
+  return decodeFile(await cozeCall(coze, { ...o, stream: true }, (opts) => coze.api.files.upload({ file: body as unknown as Blob }, opts)))
 }

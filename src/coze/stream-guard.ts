@@ -4,6 +4,7 @@
 // connection, so the pipelines ask the guard what really happened.
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { toGatewayError, type CozeResource } from './errors.js'
+import type { UpstreamClock } from './client.js'
 
 export interface StreamLimits {
   /** connect + first event */
@@ -17,6 +18,8 @@ export interface StreamOptions extends StreamLimits {
   signal?: AbortSignal | undefined
   /** Called with the Coze logid as soon as the response headers arrive. */
   onLogid?: ((logid: string) => void) | undefined
+  /** The calling request's clock: the stream is timed on it, and its first delta marked. */
+  clock?: UpstreamClock | undefined
 }
 
 export class StreamGuard {

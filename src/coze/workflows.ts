@@ -10,8 +10,9 @@
 // connection), so only `Done` (or `Interrupt`, after which Coze ends the stream without
 // Done) counts as a finished run; anything else is reported as truncated.
 import { Type, type Static } from 'typebox'
-import { errors } from '../errors.js'
-import { cozeCall, type CallOptions, type CozeClient } from './client.js'
+import { ClientAbortError, errors } from '../errors.js'
+import { cozeCall, reportUpstream, type CallOptions, type CozeClient } from './client.js'
+import type { StreamEndpoint } from './endpoints.js'
 import type { Usage } from './chat.js'
 import { decoder } from './decode.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
@@ -189,22 +190,27 @@ export async function getWorkflowRun (coze: CozeClient, workflowId: string, exec
 
 /** stream_run: yields the run's events. Throws GatewayError / ClientAbortError. */
 export function streamWorkflow (coze: CozeClient, p: WorkflowRunParams, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
-  return relay(coze, '/v1/workflow/stream_run', runBody(p), opts)
+  return relay(coze, '/v1/workflow/stream_run', 'workflow_stream', runBody(p), opts)
 }
 
 /** stream_resume: continues an interrupted run, streaming. */
 export function resumeWorkflow (coze: CozeClient, p: ResumeParams, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
-  return relay(coze, '/v1/workflow/stream_resume', { ...p }, opts)
+  return relay(coze, '/v1/workflow/stream_resume', 'workflow_resume', { ...p }, opts)
 }
 
 /** One SSE event as the SDK's parser yields it (one shared object: read it at once). */
 interface RawEvent { id?: string, event?: string, data?: string }
 
-async function * relay (coze: CozeClient, path: string, body: object, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
+async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint, body: object, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
   const guard = new StreamGuard(opts, 'workflow')
   let ended: 'done' | 'interrupt' | undefined
   let drained = false
+  let reported = false
+  const report = (err?: unknown) => { reported = true; reportUpstream(coze, endpoint, err) }
+  const clock = opts.clock
+  let firstDelta = clock !== undefined
 
+  clock?.begin()
   try {
     const callOpts = coze.options({ signal: guard.signal, stream: true, onLogid: guard.onLogid })
     const source = await coze.api.post<object, AsyncIterable<RawEvent>>(path, body, true, callOpts)
@@ -216,6 +222,7 @@ async function * relay (coze: CozeClient, path: string, body: object, opts: Stre
       switch (event) {
         case 'Message': {
           const d = parseEvent(decodeMessage, data, guard.logid)
+          if (firstDelta) { firstDelta = false; clock!.firstDelta() }
           const usage = usageOf(d.usage)
           yield {
             type: 'workflow_message',
@@ -260,11 +267,21 @@ async function * relay (coze: CozeClient, path: string, body: object, opts: Stre
     }
     drained = true
   } catch (err) {
-    throw guard.toError(err, TRUNCATED)
+    const e = guard.toError(err, TRUNCATED)
+    report(e)
+    throw e
   } finally {
     guard.close(drained)
+    clock?.end()
+    // The consumer stopped reading (its client left).
+    if (!reported && !drained) report(new ClientAbortError())
   }
-  if (!ended) throw guard.failure(TRUNCATED)
+  if (!ended) {
+    const e = guard.failure(TRUNCATED)
+    report(e)
+    throw e
+  }
+  report()
 }
 
 const TRUNCATED = 'The Coze workflow stream ended before the run finished (no Done event); the output is incomplete.'

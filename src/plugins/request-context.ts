@@ -1,11 +1,14 @@
 // Per-request context every route shares: the request id, the start time, a signal that
-// aborts when the client goes away, and callbacks that put Coze's ids on the response
-// while its headers can still be sent.
+// aborts when the client goes away, callbacks that put Coze's ids on the response while
+// its headers can still be sent, the request's Observation (its Coze time, its chat, its
+// error: Server-Timing, metrics, the log line) and the id of the gateway key it came with.
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ChatIds } from '../chat/types.js'
+import type { CallOptions } from '../coze/client.js'
+import { Observation } from '../metrics/observation.js'
 
 declare module 'node:http' {
   interface IncomingMessage { startedAt: number }
@@ -22,6 +25,13 @@ declare module 'fastify' {
     res: ServerResponse | null
     /** @internal */
     goneController: AbortController | null
+    /** What this request did, as measured: its Coze time, first delta, chat and error. */
+    observation: Observation
+    /**
+     * The id of the gateway API key the request was authenticated with: the one place the
+     * access control sets it (undefined without keys; metrics and logs say "none").
+     */
+    keyId: string | undefined
   }
   interface FastifyReply {
     /** Puts the Coze logid on the response (x-coze-logid) if its headers are not sent yet. */
@@ -39,9 +49,16 @@ export function requestId (req: { headers: Record<string, string | string[] | un
   return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID()
 }
 
+/** The options of a Coze call made for `request`: its client-gone signal, its logid header, its clock. */
+export function upstreamOptions (request: FastifyRequest, reply: FastifyReply): Pick<CallOptions, 'signal' | 'onLogid' | 'clock'> {
+  return { signal: request.clientGone, onLogid: reply.onLogid, clock: request.observation }
+}
+
 export default fp(async function requestContext (app: FastifyInstance) {
   app.decorateRequest('res', null)
   app.decorateRequest('goneController', null)
+  app.decorateRequest('observation', null as unknown as Observation)
+  app.decorateRequest('keyId', undefined)
   app.decorateRequest('clientGone', {
     getter () {
       if (!this.goneController) {
@@ -66,6 +83,7 @@ export default fp(async function requestContext (app: FastifyInstance) {
 
   app.addHook('onRequest', async (request, reply) => {
     request.raw.startedAt = performance.now()
+    request.observation = new Observation(request.raw.startedAt)
     request.res = reply.raw
     void reply.header('x-request-id', request.id)
   })

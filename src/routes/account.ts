@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.js'
 import { getMe, listWorkspaces } from '../coze/account.js'
 import { Envelope, ErrorRef, Timestamp, UpstreamErrors } from '../schemas/common.js'
 import { errorBody } from '../wires/api.js'
+import { upstreamOptions } from '../plugins/request-context.js'
 
 const UserData = Type.Object({
   user_id: Type.String(),
@@ -38,7 +39,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['account'], summary: 'The Coze account behind the gateway token', response: { 200: Envelope(UserData), ...UpstreamErrors } }
   }, async (request, reply) => {
     let logid: string | null = null
-    const me = await getMe(app.coze, { signal: request.clientGone, onLogid: (l) => { logid = l; reply.onLogid(l) } })
+    const me = await getMe(app.coze, { ...upstreamOptions(request, reply), onLogid: (l) => { logid = l; reply.onLogid(l) } })
     return ok('User info retrieved successfully', { ...me, logid, response_logid: logid })
   })
 
@@ -54,7 +55,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { page_num: pageNum, page_size: pageSize } = request.query
-    const { items, total } = await listWorkspaces(app.coze, { page_num: pageNum, page_size: pageSize }, { signal: request.clientGone, onLogid: reply.onLogid })
+    const { items, total } = await listWorkspaces(app.coze, { page_num: pageNum, page_size: pageSize }, upstreamOptions(request, reply))
     return ok('Workspaces retrieved successfully', items, { pagination: { page_num: pageNum, page_size: pageSize, total_count: total, has_more: pageNum * pageSize < total } })
   })
 

@@ -5,6 +5,7 @@ import { listVoices, synthesize, transcribe } from '../coze/audio.js'
 import { SpeechBodySchema, SpeechResponses, TranscriptionResponses, VoicesQuerySchema, VoicesResponses } from '../schemas/audio.js'
 import { audioFile } from './audio-file.js'
 import { uploadBodyLimit, withFilePart } from './multipart-file.js'
+import { upstreamOptions } from '../plugins/request-context.js'
 
 const audioRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/v1/audio/speech', {
@@ -16,7 +17,7 @@ const audioRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: SpeechResponses
     }
   }, async (request, reply) => {
-    const audio = await synthesize(app.coze, request.body, { signal: request.clientGone, onLogid: reply.onLogid })
+    const audio = await synthesize(app.coze, request.body, upstreamOptions(request, reply))
     return reply.type(audio.contentType).send(audio.body)
   })
 
@@ -30,7 +31,7 @@ const audioRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     bodyLimit: uploadBodyLimit(app.config.MAX_UPLOAD_MB)
   }, async (request, reply) => withFilePart(request, app.config.MAX_UPLOAD_MB, async (part) => {
-    const text = await transcribe(app.coze, audioFile(part), part.fileName, { signal: request.clientGone, onLogid: reply.onLogid })
+    const text = await transcribe(app.coze, audioFile(part), part.fileName, upstreamOptions(request, reply))
     return ok('Audio transcribed successfully', { text })
   }))
 
@@ -38,7 +39,7 @@ const audioRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['audio'], summary: 'The voices text to speech can use, paged', querystring: VoicesQuerySchema, response: VoicesResponses }
   }, async (request, reply) => {
     const { page_num: pageNum, page_size: pageSize } = request.query
-    const page = await listVoices(app.coze, { page_num: pageNum, page_size: pageSize }, { signal: request.clientGone, onLogid: reply.onLogid })
+    const page = await listVoices(app.coze, { page_num: pageNum, page_size: pageSize }, upstreamOptions(request, reply))
     return ok('Voices retrieved successfully', page.items, { pagination: { page_num: pageNum, page_size: pageSize, has_more: page.has_more } })
   })
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { getBot, listBots } from '../coze/bots.js'
 import { BotParamsSchema, BotResponses, ListBotsQuerySchema, ListBotsResponses } from '../schemas/bots.js'
+import { upstreamOptions } from '../plugins/request-context.js'
 
 const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/bots', {
@@ -17,7 +18,7 @@ const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { workspace_id: workspaceId, page_num: pageNum, page_size: pageSize, publish_status: publishStatus } = request.query
     const page = await listBots(app.coze, { workspace_id: workspaceId, page_num: pageNum, page_size: pageSize, publish_status: publishStatus },
-      { signal: request.clientGone, onLogid: reply.onLogid })
+      upstreamOptions(request, reply))
     return ok('Bots retrieved successfully', page.items, {
       pagination: { page_num: pageNum, page_size: pageSize, total_count: page.total, has_more: pageNum * pageSize < page.total }
     })
@@ -32,7 +33,7 @@ const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: BotResponses
     }
   }, async (request, reply) => {
-    const bot = await getBot(app.coze, request.params.bot_id, { signal: request.clientGone, onLogid: reply.onLogid })
+    const bot = await getBot(app.coze, request.params.bot_id, upstreamOptions(request, reply))
     return ok('Bot retrieved successfully', bot)
   })
 }

@@ -7,7 +7,8 @@ import type { ChatContext, ChatEvent, ChatResult } from '../chat/types.js'
 import { relaySse, type SseWire } from '../sse.js'
 
 export function chatContext (reply: FastifyReply, signal: AbortSignal): ChatContext {
-  return { signal, onLogid: reply.onLogid, onChat: reply.onChat }
+  const request = reply.request
+  return { signal, onLogid: reply.onLogid, onChat: reply.onChat, observation: request.observation, keyId: request.keyId }
 }
 
 export async function answer<T> (

@@ -9,6 +9,7 @@ import { listConversations, listMessages, type Conversation } from '../coze/conv
 import { Envelope, UpstreamErrors } from '../schemas/common.js'
 import { ConversationSchema, CreateConversationBody, MessageSchema, USER_ID } from '../schemas/sessions.js'
 import { allowEmptyJsonBody } from './optional-body.js'
+import { upstreamOptions } from '../plugins/request-context.js'
 
 const ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' })
 
@@ -54,7 +55,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       content: m.content,
       content_type: 'text' as const
     }))
-    const conv = await app.sessions.createConversation(botId, userId, request.clientGone, { messages, meta_data: body.meta_data })
+    const conv = await app.sessions.createConversation(botId, userId, request.clientGone, { messages, meta_data: body.meta_data }, request.observation)
     return ok('Conversation created', conversationView(conv, userId ?? null, botId), { conversation_id: conv.id })
   })
 
@@ -78,7 +79,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     const botId = q.bot_id || app.config.COZE_BOT_ID
     if (!botId) throw errors.invalid('bot_id is required: GET /api/v1/conversations?bot_id=<bot id> (or set COZE_BOT_ID)')
-    const res = await listConversations(app.coze, { bot_id: botId, page_num: q.page_num, page_size: q.page_size }, { signal: request.clientGone, onLogid: reply.onLogid })
+    const res = await listConversations(app.coze, { bot_id: botId, page_num: q.page_num, page_size: q.page_size }, upstreamOptions(request, reply))
     const items = []
     for (const c of res.items) {
       const owner = await app.sessions.conversationOwner(c.id)
@@ -111,7 +112,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     if (q.before_id && q.after_id) throw errors.invalid('Send before_id or after_id, not both.')
     await app.sessions.checkConversation(id, q.user_id)
-    const res = await listMessages(app.coze, id, q, { signal: request.clientGone, onLogid: reply.onLogid })
+    const res = await listMessages(app.coze, id, q, upstreamOptions(request, reply))
     const messages = res.items
     const page = { first_id: res.first_id, last_id: res.last_id, has_more: res.has_more }
     // Also at the top level, where Coze itself puts them.

@@ -1,6 +1,8 @@
 // Every route plugin, in registration order. One line per resource.
 import type { FastifyInstance } from 'fastify'
 import healthRoutes from './health.js'
+import readinessRoutes from './readiness.js'
+import metricsRoutes from './metrics.js'
 import configRoutes from './config.js'
 import accountRoutes from './account.js'
 import chatRoutes from './chat.js'
@@ -16,6 +18,8 @@ import audioRoutes from './audio.js'
 
 export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes)
+  await app.register(readinessRoutes)
+  await app.register(metricsRoutes)
   await app.register(configRoutes)
   await app.register(accountRoutes)
   await app.register(chatRoutes)

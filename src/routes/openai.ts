@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { uploadFile } from '../coze/files.js'
+import type { UpstreamClock } from '../coze/client.js'
 import { synthesize, transcribe } from '../coze/audio.js'
 import { SpeechBodySchema, speechRequest } from '../openai/audio.js'
 import { SpeechResponses } from '../schemas/audio.js'
@@ -21,6 +22,7 @@ import { mapRequest, setFileId, type PendingFile } from '../openai/request.js'
 import { completionWire, toCompletion } from '../wires/openai.js'
 import { ChatCompletionBodySchema, ChatCompletionResponses, ModelListSchema, ModelSchema, OpenAIErrors } from '../openai/schemas.js'
 import { answer } from './chat-reply.js'
+import { upstreamOptions } from '../plugins/request-context.js'
 
 const MB = 1024 * 1024
 
@@ -66,7 +68,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       const req = { surface: 'openai' as const, user_id: user, ...mapped.toolOutputs }
       run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
-      await uploadAll(app, loader, reply, mapped.files, request.clientGone)
+      await uploadAll(app, loader, reply, mapped.files, request.clientGone, request.observation)
       const req = { surface: 'openai' as const, bot_id: model, user_id: user, messages: mapped.messages }
       run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
     }
@@ -84,7 +86,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       response: { ...SpeechResponses, ...OpenAIErrors }
     }
   }, async (request, reply) => {
-    const audio = await synthesize(app.coze, speechRequest(request.body, config.voiceMap), { signal: request.clientGone, onLogid: reply.onLogid })
+    const audio = await synthesize(app.coze, speechRequest(request.body, config.voiceMap), upstreamOptions(request, reply))
     return reply.type(audio.contentType).send(audio.body)
   })
 
@@ -97,7 +99,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
     },
     bodyLimit: uploadBodyLimit(config.MAX_UPLOAD_MB)
   }, async (request, reply) => withFilePart(request, config.MAX_UPLOAD_MB, async (part) =>
-    ({ text: await transcribe(app.coze, audioFile(part), part.fileName, { signal: request.clientGone, onLogid: reply.onLogid }) })))
+    ({ text: await transcribe(app.coze, audioFile(part), part.fileName, upstreamOptions(request, reply)) })))
 
   app.get('/models', {
     schema: {
@@ -119,11 +121,11 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
 }
 
 /** Uploads image/file parts to Coze, one at a time, and fills in their file ids. */
-async function uploadAll (app: FastifyInstance, loader: FileLoader, reply: FastifyReply, files: PendingFile[], signal: AbortSignal): Promise<void> {
+async function uploadAll (app: FastifyInstance, loader: FileLoader, reply: FastifyReply, files: PendingFile[], signal: AbortSignal, clock: UpstreamClock): Promise<void> {
   for (const f of files) {
     const loaded = await loader.load(f.source, f.param, signal)
     if (signal.aborted) throw new ClientAbortError()
-    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, reply.onLogid)
+    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, { onLogid: reply.onLogid, clock })
     setFileId(f, uploaded.id)
   }
 }

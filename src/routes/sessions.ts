@@ -28,7 +28,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!userId) throw errors.userIdRequired()
     const botId = request.body.bot_id || app.config.COZE_BOT_ID
     if (!botId) throw errors.botIdRequired()
-    const r = await app.sessions.create(userId, botId, true, request.clientGone)
+    const r = await app.sessions.create(userId, botId, true, request.clientGone, request.observation)
     return ok('Session created', sessionView(r), { session_id: r.session_id, conversation_id: r.conversation_id })
   })
 
@@ -75,7 +75,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const userId = request.query.user_id ?? request.body.user_id
-    const r = await app.sessions.clear(request.params.session_id, userId, request.clientGone)
+    const r = await app.sessions.clear(request.params.session_id, userId, request.clientGone, request.observation)
     const view = sessionView(r)
     return ok('Session cleared: the bot no longer sees earlier turns', view, { cleared_at: view.cleared_at })
   })

@@ -79,7 +79,7 @@ const simpleChatRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SimpleClearReply, ...SimpleErrors }
     }
   }, async (request) => {
-    const r = await app.sessions.clear(request.params.session_id, request.query.user_id, request.clientGone)
+    const r = await app.sessions.clear(request.params.session_id, request.query.user_id, request.clientGone, request.observation)
     return { message: 'Session cleared successfully', session_id: r.session_id, cleared_at: iso(r.cleared_at ?? Date.now()) }
   })
 }

@@ -27,7 +27,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     bodyLimit: uploadBodyLimit(app.config.MAX_UPLOAD_MB)
   }, async (request, reply) => withFilePart(request, app.config.MAX_UPLOAD_MB, async (part) => {
-    const f = await uploadFile(app.coze, part.body, part.fileName, reply.onLogid)
+    const f = await uploadFile(app.coze, part.body, part.fileName, { onLogid: reply.onLogid, clock: request.observation })
     const description = part.fields.description
     return ok('File uploaded successfully', {
       file_id: f.id, file_name: f.file_name || part.fileName, bytes: f.bytes, created_at: f.created_at, ...(description ? { description } : {})

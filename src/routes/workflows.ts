@@ -17,6 +17,7 @@ import { workflowWire } from '../wires/workflow.js'
 import { chatAnswer, chatWire } from '../wires/api.js'
 import { answer } from './chat-reply.js'
 import { surfaceOf } from '../plugins/error-handler.js'
+import { upstreamOptions } from '../plugins/request-context.js'
 
 const now = () => new Date().toISOString()
 
@@ -65,17 +66,16 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { workflow_id: workflowId } = request.params
     const body = request.body
     const params = runParams(workflowId, body)
-    const onLogid = reply.onLogid
+    const call = upstreamOptions(request, reply)
     if (body.stream === true) {
       if (body.is_async === true) throw errors.notBoth('stream', 'is_async', 'stream the run, or start it with is_async and poll GET /api/v1/workflows/{workflow_id}/runs/{execute_id}')
-      return relaySse(app, reply, (signal) => streamWorkflow(app.coze, params, { ...limits, signal, onLogid }), workflowWire)
+      return relaySse(app, reply, (signal) => streamWorkflow(app.coze, params, { ...limits, ...call, signal }), workflowWire)
     }
-    const signal = request.clientGone
     if (body.is_async === true) {
-      const r = await startWorkflowRun(app.coze, params, { signal, onLogid })
+      const r = await startWorkflowRun(app.coze, params, call)
       return ok(`Workflow run started: poll GET /api/v1/workflows/${workflowId}/runs/${r.execute_id}`, { execute_id: r.execute_id, status: 'running', debug_url: r.debug_url })
     }
-    const r = await runWorkflow(app.coze, params, { signal, onLogid, timeoutMs: syncTimeout() })
+    const r = await runWorkflow(app.coze, params, { ...call, timeoutMs: syncTimeout() })
     const data = {
       status: r.interrupt ? 'interrupted' : 'completed',
       output: r.output,
@@ -123,7 +123,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { workflow_id: workflowId, execute_id: executeId } = request.params
-    const r = await getWorkflowRun(app.coze, workflowId, executeId, { signal: request.clientGone, onLogid: reply.onLogid })
+    const r = await getWorkflowRun(app.coze, workflowId, executeId, upstreamOptions(request, reply))
     const message = r.status === 'success'
       ? 'Workflow run succeeded'
       : r.status === 'failed'
@@ -144,8 +144,8 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { workflow_id: workflowId } = request.params
     const { event_id: eventId, resume_data: resumeData, interrupt_type: interruptType } = request.body
-    const onLogid = reply.onLogid
-    return relaySse(app, reply, (signal) => resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...limits, signal, onLogid }), workflowWire)
+    const call = upstreamOptions(request, reply)
+    return relaySse(app, reply, (signal) => resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...limits, ...call, signal }), workflowWire)
   })
 
   app.post('/api/v1/workflows/:workflow_id/execute', {
@@ -164,7 +164,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { inputs, session_id: sessionId } = request.body
     const startTime = now()
     const r = await runWorkflow(app.coze, { workflow_id: workflowId, parameters: parametersOf(inputs, 'inputs') },
-      { signal: request.clientGone, onLogid: reply.onLogid, timeoutMs: syncTimeout() })
+      { ...upstreamOptions(request, reply), timeoutMs: syncTimeout() })
     return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow executed successfully', {
       execution_id: r.execute_id ?? null,
       status: r.interrupt ? 'interrupted' : 'completed',

@@ -1,8 +1,11 @@
 // Builds the session store and chat lock chosen by SESSION_STORE, and the periodic sweep
-// that removes expired records (sqlite, memory; Redis expires keys itself).
+// that removes expired records (sqlite, memory; Redis expires keys itself). With metrics,
+// every failed store or lock call is counted, and every wait for the chat lock timed.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'
+import { GatewayError } from '../errors.js'
+import type { Metrics } from '../metrics/metrics.js'
 import { LocalLock } from './local-lock.js'
 import { MemorySessionStore } from './memory-store.js'
 import { SqliteSessionStore } from './sqlite-store.js'
@@ -20,7 +23,7 @@ export interface Sessions {
   close (): Promise<void>
 }
 
-export async function createSessions (config: Config, coze: CozeClient, log: FastifyBaseLogger): Promise<Sessions> {
+export async function createSessions (config: Config, coze: CozeClient, log: FastifyBaseLogger, metrics?: Metrics): Promise<Sessions> {
   let store: SessionStore
   let lock: ChatLock
   switch (config.SESSION_STORE) {
@@ -43,7 +46,13 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
         log.error({ err: err.message }, 'redis connection error')
       })
       store = new RedisSessionStore(redis, config.REDIS_KEY_PREFIX)
-      lock = new RedisLock(redis, { prefix: config.REDIS_KEY_PREFIX, onError: (err, what) => log.warn({ err }, `redis ${what} failed`) })
+      lock = new RedisLock(redis, {
+        prefix: config.REDIS_KEY_PREFIX,
+        onError: (err, what) => {
+          metrics?.storeError('redis', what.replace(' ', '_'))
+          log.warn({ err }, `redis ${what} failed`)
+        }
+      })
       break
     }
     case 'memory':
@@ -55,7 +64,13 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
       lock = new LocalLock()
   }
 
-  const queue = new ChatQueue(lock, config.CHAT_QUEUE_TIMEOUT_MS)
+  if (metrics) {
+    const kind = store.kind
+    store = counting(store, STORE_OPS, (op) => metrics.storeError(kind, op))
+    lock = counting(lock, ['acquire'], () => metrics.storeError(kind, 'lock_acquire'),
+      (err) => err instanceof GatewayError && err.code === 'SESSION_STORE_UNAVAILABLE')
+  }
+  const queue = new ChatQueue(lock, config.CHAT_QUEUE_TIMEOUT_MS, metrics && ((ms) => metrics.queued(ms)))
   const service = new SessionService(store, queue, coze, {
     sessionTtlMs: config.SESSION_TTL * 1000,
     ownerTtlMs: config.CONVERSATION_OWNER_TTL * 1000,
@@ -81,4 +96,24 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
       await store.close()
     }
   }
+}
+
+const STORE_OPS = ['get', 'create', 'update', 'countTurn', 'delete', 'listByUser', 'getConversationOwner', 'claimConversation', 'sweep', 'ping'] as const
+
+/** `target` with each of `ops` counting its failures, under the op's snake_case name. */
+function counting<T extends object> (target: T, ops: ReadonlyArray<keyof T & string>, count: (op: string) => void, isFailure: (err: unknown) => boolean = () => true): T {
+  const wrapped = Object.create(target) as Record<string, unknown>
+  for (const op of ops) {
+    const fn = (target[op] as (...args: unknown[]) => Promise<unknown>).bind(target)
+    const name = op.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+    wrapped[op] = async (...args: unknown[]) => {
+      try {
+        return await fn(...args)
+      } catch (err) {
+        if (isFailure(err)) count(name)
+        throw err
+      }
+    }
+  }
+  return wrapped as T
 }

@@ -64,6 +64,8 @@ export class MemorySessionStore implements SessionStore {
     return n
   }
 
+  async ping (): Promise<void> {}
+
   async close (): Promise<void> {}
 
   private live (sessionId: string): SessionRecord | undefined {

@@ -4,7 +4,8 @@ import { errors, GatewayError } from '../errors.js'
 import type { ChatLock, Release } from './types.js'
 
 export class ChatQueue {
-  constructor (private readonly lock: ChatLock, readonly timeoutMs: number) {}
+  /** `onWait`: how long each acquisition waited (ms), whether it got the lock or not. */
+  constructor (private readonly lock: ChatLock, readonly timeoutMs: number, private readonly onWait?: ((ms: number) => void) | undefined) {}
 
   /** The deadline of a chat that starts queueing now. */
   deadline (): number { return Date.now() + this.timeoutMs }
@@ -20,12 +21,15 @@ export class ChatQueue {
   close (): Promise<void> { return this.lock.close() }
 
   private async acquire (key: string, deadline: number, signal: AbortSignal | undefined): Promise<Release> {
+    const t0 = this.onWait && performance.now()
     try {
       return await this.lock.acquire(key, { timeoutMs: Math.max(1, deadline - Date.now()), signal })
     } catch (err) {
       // The wait is bounded by what was left of the deadline; the client is told the setting.
       if (err instanceof GatewayError && err.code === 'CONVERSATION_BUSY') throw errors.conversationBusy(this.timeoutMs)
       throw err
+    } finally {
+      if (t0 !== undefined) this.onWait!(performance.now() - t0)
     }
   }
 }

@@ -155,6 +155,12 @@ export class RedisSessionStore implements SessionStore {
   /** Redis removes expired keys itself. */
   async sweep (): Promise<number> { return 0 }
 
+  async ping (): Promise<void> {
+    // Not connected: say so at once, rather than queue the PING until Redis is back.
+    if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`)
+    await this.redis.ping()
+  }
+
   async close (): Promise<void> {
     if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect())
   }

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { EnterMessage } from '@coze/api'
-import type { CozeClient } from '../coze/client.js'
+import type { CozeClient, UpstreamClock } from '../coze/client.js'
 import { clearConversation, createConversation, type Conversation } from '../coze/conversations.js'
 import { errors, GatewayError } from '../errors.js'
 import { releaseAll, type ChatQueue } from './queue.js'
@@ -50,8 +50,8 @@ export class SessionService {
   }
 
   /** A new session with a generated id; with `conversation`, its Coze conversation is created now. */
-  async create (userId: string, botId: string, withConversation: boolean, signal?: AbortSignal): Promise<SessionRecord> {
-    const conversationId = withConversation ? (await this.createConversation(botId, userId, signal)).id : null
+  async create (userId: string, botId: string, withConversation: boolean, signal?: AbortSignal, clock?: UpstreamClock): Promise<SessionRecord> {
+    const conversationId = withConversation ? (await this.createConversation(botId, userId, signal, {}, clock)).id : null
     const record = this.newRecord(newSessionId(), userId, botId, conversationId)
     if (!await this.io(this.store.create(record))) throw errors.internal(undefined, 'Session id collision; retry.')
     return record
@@ -72,7 +72,7 @@ export class SessionService {
    * The model stops seeing earlier turns: the Coze conversation is cleared (a new
    * section). Waits for a running chat of the session to finish first.
    */
-  async clear (sessionId: string, userId: string | undefined, signal?: AbortSignal): Promise<SessionRecord> {
+  async clear (sessionId: string, userId: string | undefined, signal?: AbortSignal, clock?: UpstreamClock): Promise<SessionRecord> {
     await this.find(sessionId, userId)
     const deadline = this.queue.deadline()
     const releases: Release[] = []
@@ -83,7 +83,7 @@ export class SessionService {
       if (r.conversation_id) {
         releases.push(await this.queue.conversation(r.conversation_id, deadline, signal))
         try {
-          await clearConversation(this.coze, r.conversation_id, { signal })
+          await clearConversation(this.coze, r.conversation_id, { signal, clock })
         } catch (err) {
           // The conversation is gone upstream: the next chat starts a new one.
           if (!(err instanceof GatewayError) || err.cozeCode !== 4200) throw err
@@ -127,8 +127,14 @@ export class SessionService {
   }
 
   /** Creates a Coze conversation, recorded as `userId`'s when there is one. */
-  async createConversation (botId: string, userId: string | undefined, signal?: AbortSignal, extra: { messages?: EnterMessage[] | undefined, meta_data?: Record<string, string> | undefined } = {}): Promise<Conversation> {
-    const conv = await createConversation(this.coze, { bot_id: botId, ...extra }, { signal })
+  async createConversation (
+    botId: string,
+    userId: string | undefined,
+    signal?: AbortSignal,
+    extra: { messages?: EnterMessage[] | undefined, meta_data?: Record<string, string> | undefined } = {},
+    clock?: UpstreamClock
+  ): Promise<Conversation> {
+    const conv = await createConversation(this.coze, { bot_id: botId, ...extra }, { signal, clock })
     if (userId) await this.claimConversation(conv.id, userId, true)
     return conv
   }

@@ -1,6 +1,7 @@
 // Sessions in an SQLite file (the default): they survive a restart of the gateway.
 // better-sqlite3 is synchronous; each statement is a few microseconds on an indexed table.
-import { mkdirSync } from 'node:fs'
+import { constants, mkdirSync } from 'node:fs'
+import { access } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Page, SessionPatch, SessionRecord, SessionStore } from './types.js'
@@ -114,6 +115,14 @@ export class SqliteSessionStore implements SessionStore {
 
   async sweep (now = Date.now()): Promise<number> {
     return this.stmts.sweepSessions.run(now).changes + this.stmts.sweepOwners.run(now).changes
+  }
+
+  /** The database is open, and its file and folder writable (a deleted folder, a read-only mount or lost permissions fail). */
+  async ping (): Promise<void> {
+    if (!this.db.open) throw new Error('the session database is closed')
+    if (this.path === ':memory:') return
+    await access(this.path, constants.R_OK | constants.W_OK)
+    await access(dirname(this.path), constants.W_OK)
   }
 
   async close (): Promise<void> {

@@ -49,6 +49,8 @@ export interface SessionStore {
   claimConversation (conversationId: string, userId: string, expiresAt: number, force?: boolean): Promise<string>
   /** Removes expired records now; returns how many. */
   sweep (now?: number): Promise<number>
+  /** Resolves when the store can be used now (readiness); rejects saying why not. */
+  ping (): Promise<void>
   close (): Promise<void>
 }
 

@@ -16,6 +16,11 @@ const Text = (type: string, description: string) =>
   Type.Object({ type: Type.Literal(type), content: Type.String(), timestamp: Timestamp }, { description })
 const ToolCall = Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), arguments: Type.String({ description: 'JSON string' }) })
 const SessionId = Type.Optional(Type.String({ description: 'The session of the chat, when the request named one' }))
+const Timing = Type.Object({
+  upstream_ms: Type.Number({ description: 'Coze\'s part: from sending to Coze to Coze\'s first delta (with any Coze call made before it)' }),
+  gateway_ms: Type.Number({ description: 'The gateway\'s part: first_delta_ms - upstream_ms' }),
+  first_delta_ms: Type.Union([Type.Number(), Type.Null()], { description: 'From the request\'s arrival to its first delta sent (null: no delta was sent; the parts then split the time so far)' })
+}, { description: 'Where the time to the first delta went; the same split as the Server-Timing header of JSON answers' })
 
 export const ErrorFrameSchema = Type.Object({
   type: Type.Literal('error'),
@@ -42,7 +47,8 @@ export const ChatFrameSchema = Type.Union([
     usage: Usage,
     timestamp: Timestamp,
     session_id: SessionId,
-    debug_url: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Chatflows: Coze\'s debug URL of the run' }))
+    debug_url: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Chatflows: Coze\'s debug URL of the run' })),
+    timing: Type.Optional(Timing)
   }, { description: 'The chat finished' }),
   ErrorFrameSchema,
   EndFrameSchema
@@ -77,7 +83,8 @@ export function chatFrame (ev: ChatEvent): Record<string, unknown> | undefined {
         usage: ev.usage,
         timestamp: now(),
         ...sessionOf(ev.turn),
-        ...(ev.debug_url !== undefined ? { debug_url: ev.debug_url } : {})
+        ...(ev.debug_url !== undefined ? { debug_url: ev.debug_url } : {}),
+        ...(ev.timing ? { timing: ev.timing } : {})
       }
     default:
       return undefined

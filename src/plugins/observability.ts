@@ -1,0 +1,95 @@
+// The gateway measured by itself: the Metrics object every layer records through, the
+// Coze client's reports (metrics and the upstream state), the Server-Timing header of
+// JSON answers, and per request one metrics update and one log line (probes at debug).
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Metrics } from '../metrics/metrics.js'
+import type { Config } from '../config.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+/** Probes: logged at debug, so a load balancer's polling does not fill the log. */
+const PROBES = new Set(['/health', '/ready', '/metrics'])
+
+/** The bots and chatflows that get a `bot` label value of their own: the configured ones. */
+export function configuredBots (config: Pick<Config, 'COZE_BOT_ID' | 'modelMap' | 'chatflowMap'>): string[] {
+  const def = config.COZE_BOT_ID
+  const defBot = Object.hasOwn(config.modelMap, def) ? config.modelMap[def]! : Object.hasOwn(config.chatflowMap, def) ? config.chatflowMap[def]!.workflow_id : def
+  return [defBot, ...Object.values(config.modelMap), ...Object.values(config.chatflowMap).map((c) => c.workflow_id)].filter(Boolean)
+}
+
+export default fp(async function observability (app: FastifyInstance) {
+  const config = app.config
+  const metrics = new Metrics({ enabled: config.METRICS_ENABLED, version: config.version, upstreamMode: config.upstreamMode, bots: configuredBots(config) })
+  app.decorate('metrics', metrics)
+  app.coze.recorder = {
+    upstream (endpoint, outcome, cozeCode, err) {
+      metrics.upstream(endpoint, outcome, cozeCode)
+      if (outcome !== 'aborted') app.upstream.report(err)
+    }
+  }
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const obs = request.observation
+    const type = reply.getHeader('content-type')
+    if (!obs.streamed && typeof type === 'string' && type.includes('json')) {
+      const s = obs.splitNow()
+      obs.split = s
+      void reply.header('server-timing', `upstream;dur=${s.upstream_ms}, gateway;dur=${s.gateway_ms}`)
+    }
+    done(null, payload)
+  })
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const obs = request.observation
+    const route = request.routeOptions.url
+    metrics.http(route, request.method, reply.statusCode, reply.elapsedTime)
+    if (obs.split && obs.calls > 0) metrics.jsonOverhead(request.routeOptions.config.surface ?? 'api', obs.split.gateway_ms)
+    const line = logLine(request, reply, route)
+    if (route !== undefined && PROBES.has(route)) request.log.debug(line, 'request')
+    else request.log.info(line, 'request')
+    done()
+  })
+}, { name: 'observability', dependencies: ['request-context'] })
+
+/**
+ * The one log line of a request: what it was (route pattern, key), how it ended, and for a
+ * chat its bot, ids, time to first delta and tokens; for an error its codes and logid.
+ */
+function logLine (request: FastifyRequest, reply: FastifyReply, route: string | undefined): Record<string, unknown> {
+  const obs = request.observation
+  const logid = obs.error?.logid ?? reply.getHeader('x-coze-logid')
+  const line: Record<string, unknown> = {
+    method: request.method,
+    url: request.url,
+    route: route ?? null,
+    statusCode: reply.statusCode,
+    ms: Math.round(reply.elapsedTime),
+    key: request.keyId ?? 'none'
+  }
+  if (logid) line.logid = logid
+  if (obs.calls > 0) {
+    const s = obs.split ?? obs.splitNow()
+    line.upstream_ms = s.upstream_ms
+    line.gateway_ms = s.gateway_ms
+  }
+  const chat = obs.chat
+  if (chat) {
+    if (chat.bot) line.bot = chat.bot
+    if (chat.workflow_id) line.workflow_id = chat.workflow_id
+    line.conversation_id = chat.conversation_id
+    line.chat_id = chat.chat_id
+    const firstDelta = obs.firstDeltaMs ?? obs.deltaArrivedMs
+    if (firstDelta !== undefined) line.first_delta_ms = Math.round(firstDelta * 10) / 10
+    if (chat.usage) line.tokens = { input: chat.usage.input_count, output: chat.usage.output_count }
+  }
+  if (obs.error) {
+    line.code = obs.error.code
+    if (obs.error.coze_code !== undefined) line.coze_code = obs.error.coze_code
+  }
+  return line
+}
