@@ -9,7 +9,8 @@ import type { Surface } from '../chat/types.js'
 
 export type StreamOutcome = 'completed' | 'error' | 'client_gone' | 'shutdown'
 export type ChatStatus = 'completed' | 'requires_action' | 'failed' | 'canceled'
-export type RefusalReason = 'rate_limited' | 'quota_exceeded' | 'too_many_streams' | 'unauthorized' | 'forbidden' | 'conversation_busy'
+export const REFUSAL_REASONS = ['rate_limited', 'quota_exceeded', 'too_many_streams', 'unauthorized', 'forbidden', 'conversation_busy'] as const
+export type RefusalReason = typeof REFUSAL_REASONS[number]
 
 export interface MetricsOptions {
   enabled: boolean
@@ -100,7 +101,7 @@ export class Metrics implements UpstreamRecorder {
     })
     this.firstDelta = new Histogram({
       name: `${p}time_to_first_delta_seconds`,
-      help: 'Streams: time from the request\'s arrival to its first delta written to the client, by surface',
+      help: 'Time from a request\'s arrival to its first delta: written to the client (streams), or received from Coze (JSON answers), by surface',
       labelNames: ['surface'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
       registers
@@ -134,6 +135,7 @@ export class Metrics implements UpstreamRecorder {
     info.set({ version: opts.version, node: process.version, upstream_mode: opts.upstreamMode }, 1)
     // Every surface's gauge exists from the start, so a dashboard shows 0 rather than no data.
     for (const s of ['api', 'chatbot', 'openai', 'workflow'] as const) this.openStreams.set({ surface: s }, 0)
+    for (const r of REFUSAL_REASONS) this.refusals.inc({ reason: r }, 0)
     this.registry = opts.enabled ? Registry.merge([own, processMetrics()]) : own
   }
 
@@ -171,9 +173,11 @@ export class Metrics implements UpstreamRecorder {
     this.overhead.observe({ surface }, seconds(gatewayMs))
   }
 
-  /** A JSON answer that called Coze: the time spent outside the Coze calls. */
-  jsonOverhead (surface: Surface, gatewayMs: number): void {
-    if (this.enabled) this.overhead.observe({ surface }, seconds(gatewayMs))
+  /** A JSON answer that called Coze: the time spent outside the Coze calls; a chat's first delta from Coze. */
+  jsonAnswered (surface: Surface, gatewayMs: number, firstDeltaMs: number | undefined): void {
+    if (!this.enabled) return
+    this.overhead.observe({ surface }, seconds(gatewayMs))
+    if (firstDeltaMs !== undefined) this.firstDelta.observe({ surface }, seconds(firstDeltaMs))
   }
 
   /** A chat turn ended; `usage` when Coze reported it. `bot` is a label value (botLabel). */

@@ -48,7 +48,7 @@ export default fp(async function observability (app: FastifyInstance) {
     const obs = request.observation
     const route = request.routeOptions.url
     metrics.http(route, request.method, reply.statusCode, reply.elapsedTime)
-    if (obs.split && obs.calls > 0) metrics.jsonOverhead(request.routeOptions.config.surface ?? 'api', obs.split.gateway_ms)
+    if (obs.split && obs.calls > 0) metrics.jsonAnswered(request.routeOptions.config.surface ?? 'api', obs.split.gateway_ms, obs.deltaArrivedMs)
     const line = logLine(request, reply, route)
     if (route !== undefined && PROBES.has(route)) request.log.debug(line, 'request')
     else request.log.info(line, 'request')
