@@ -15,6 +15,10 @@ import { strictRun } from './strict.js'
 export interface TestRedis {
   url: string
   client: Redis
+  /** Stops the server (the port and the scratch directory stay for start()). */
+  stop (): Promise<void>
+  /** Starts it again on the same port, after stop(). */
+  start (): Promise<void>
   close (): Promise<void>
 }
 
@@ -44,35 +48,54 @@ export async function startRedis (): Promise<TestRedis> {
   if (!redisServerAvailable) throw new Error(`${MISSING}; CI requires it (CI / TEST_REQUIRE_SYSTEM_DEPS is set)`)
   const port = await freePort()
   const dir = mkdtempSync(path.join(tmpdir(), 'redis-'))
-  const proc: ChildProcess = spawnGroup('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { cwd: dir, stdio: 'ignore' })
-  let spawnError: Error | undefined
-  proc.once('error', (err) => { spawnError = err })
-  const stop = async () => {
-    await stopGroup(proc, { graceMs: 5000 })
-    rmSync(dir, { recursive: true, force: true })
-  }
   const url = `redis://127.0.0.1:${port}`
-  const deadline = Date.now() + 10_000
-  let client: Redis
-  for (;;) {
-    client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    client.on('error', () => {})
-    try {
-      await client.connect()
-      await client.ping()
-      break
-    } catch (err) {
-      client.disconnect()
-      if (Date.now() > deadline || proc.exitCode !== null || spawnError) { await stop(); throw spawnError ?? err }
-      await new Promise((resolve) => setTimeout(resolve, 50))
+  let proc: ChildProcess | undefined
+  let client: Redis | undefined
+
+  /** Starts redis-server and waits until it answers PING; returns a connected client. */
+  const launch = async (): Promise<Redis> => {
+    const p = spawnGroup('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { cwd: dir, stdio: 'ignore' })
+    proc = p
+    let spawnError: Error | undefined
+    p.once('error', (err) => { spawnError = err })
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      c.on('error', () => {})
+      try {
+        await c.connect()
+        await c.ping()
+        return c
+      } catch (err) {
+        c.disconnect()
+        if (Date.now() > deadline || p.exitCode !== null || spawnError) throw spawnError ?? err
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
     }
+  }
+  const stop = async () => {
+    client?.disconnect()
+    if (proc) await stopGroup(proc, { graceMs: 5000 })
+    proc = undefined
+  }
+  try {
+    client = await launch()
+  } catch (err) {
+    await stop()
+    rmSync(dir, { recursive: true, force: true })
+    throw err
   }
   return {
     url,
-    client,
+    get client () { return client! },
+    stop,
+    async start () {
+      if (proc) throw new Error('redis-server is already running')
+      client = await launch()
+    },
     async close () {
-      client.disconnect()
       await stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   }
 }
