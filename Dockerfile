@@ -22,7 +22,11 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 2026
 VOLUME ["/app/data"]
+# Readiness, not liveness: Docker's "healthy" is what compose's depends_on and proxies that
+# route by container health (Traefik) go by, and /ready is 503 exactly when this instance
+# cannot serve (starting, stopping, session store unreachable, Coze token refused). Under
+# Kubernetes use probes instead (liveness /health, readiness /ready); see README "Observability".
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2026)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2026)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Exec form: node runs as PID 1 and gets SIGTERM directly, so shutdown is graceful.
 CMD ["node", "dist/server.js"]

@@ -8,7 +8,8 @@
 //                    nothing unless --out is given)
 //   --json FILE      also write the raw figures
 //   --no-build       skip `npm run build` (dist/ must be current)
-//   --no-ab          skip the before/after gateway (streams on axios's http adapter)
+//   --no-ab          skip the before/after gateway (streams on axios's http adapter) and
+//                    scenario 6 (the gateway next to itself with METRICS_ENABLED=false)
 //   --profile [S]    also run the gateway under --cpu-prof for S seconds (default 10) and
 //                    add the top self-time functions to the report
 import { execFileSync } from 'node:child_process'
@@ -18,7 +19,7 @@ import path from 'node:path'
 import { killAll, ROOT } from './lib/proc.js'
 import { FULL, SMOKE, table, type Params, type Section } from './lib/report.js'
 import { beforeUndiciEntry, cleanupScratch, DIST_ENTRY, SRC_ENTRY, startEmu, startGateway, startMinimalProxy, startSdkDirect, type Emu, type Server } from './lib/stack.js'
-import { profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, type Ctx } from './scenarios.js'
+import { profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, scenario6, type Ctx } from './scenarios.js'
 
 interface Args { smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, ab: boolean }
 
@@ -103,6 +104,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
     'npm install',
     'npm run bench                  # builds dist/, runs every scenario (≈ 10 min), writes BENCHMARKS.md',
     'npm run bench -- --only 1,2    # some scenarios; --rounds 5 for more rounds; --profile to add a CPU profile',
+    'npm run bench -- --only 6      # the cost of the metrics alone (the gateway next to itself with METRICS_ENABLED=false)',
     'npm run bench -- --smoke --out /tmp/smoke.md   # seconds; what test/bench/smoke.test.ts runs',
     '```',
     ''
@@ -135,20 +137,26 @@ async function main (): Promise<void> {
   try {
     log('starting the emulator')
     emu = await startEmu()
-    const needShared = want(1) || want(2) || args.profileS !== undefined
+    const metricsAb = args.ab && want(6)
+    const needShared = want(1) || want(2) || metricsAb || args.profileS !== undefined
+    let noMetrics: Server | undefined
     if (needShared) {
       log('starting the gateway, the minimal proxy and SDK direct')
       const b = beforeUndiciEntry(entry)
-      const [gateway, proxy, sdk, before] = await Promise.all([
+      const [gateway, proxy, sdk, before, off] = await Promise.all([
         startGateway(emu, entry), startMinimalProxy(emu), startSdkDirect(emu),
-        args.ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined
+        args.ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined,
+        metricsAb ? startGateway(emu, entry, { env: { METRICS_ENABLED: 'false' }, name: 'gateway-nometrics' }) : undefined
       ])
-      servers.push(gateway, proxy, sdk, ...(before ? [before] : []))
+      servers.push(gateway, proxy, sdk, ...(before ? [before] : []), ...(off ? [off] : []))
+      noMetrics = off
     }
-    const [gateway, proxy, sdk, before] = servers
-    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, before, beforeEntry: args.ab ? beforeUndiciEntry(entry) : undefined, entry, log }
+    const [gateway, proxy, sdk] = servers
+    const before = servers.find((s) => s.name === 'gateway-before')
+    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, before, noMetrics, beforeEntry: args.ab ? beforeUndiciEntry(entry) : undefined, entry, log }
     if (want(1)) sections.push(await scenario1(ctx))
     if (want(2)) sections.push(await scenario2(ctx))
+    if (metricsAb) sections.push(await scenario6(ctx))
     if (args.profileS !== undefined) {
       log(`profiling the gateway under scenario 1 load for ${args.profileS} s`)
       const pr = await profileGateway(ctx, args.profileS)
@@ -167,6 +175,7 @@ async function main (): Promise<void> {
     cleanupScratch()
   }
 
+  sections.sort((a, b) => a.scenario - b.scenario)
   const minutes = (performance.now() - started) / 60_000
   const md = render(p, sections, machine(), { start: loadStart, end: os.loadavg() }, minutes, profile)
   const out = args.out ?? (args.smoke ? undefined : 'BENCHMARKS.md')

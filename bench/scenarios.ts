@@ -1,6 +1,6 @@
-// The five scenarios of issue 6. Each measures the gateway side by side with a
-// reference in the same run, round after round (the order rotates each round), and
-// returns its markdown, its raw figures and its targets.
+// The five scenarios of issue 6, and the cost of the metrics (issue 13). Each measures the
+// gateway side by side with a reference in the same run, round after round (the order
+// rotates each round), and returns its markdown, its raw figures and its targets.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { cpuMs, freePort, runClient, spawnNode, waitForStatus, withRssSampling, ROOT } from './lib/proc.js'
@@ -27,6 +27,8 @@ export interface Ctx {
   before?: Server | undefined
   /** how to start that "before" gateway (scenario 3 starts fresh processes) */
   beforeEntry?: { entry: GatewayEntry, env: Record<string, string> } | undefined
+  /** the same gateway with METRICS_ENABLED=false (scenario 6) */
+  noMetrics?: Server | undefined
   entry: GatewayEntry
   log: (msg: string) => void
 }
@@ -448,6 +450,101 @@ export async function scenario5 (ctx: Ctx): Promise<Section> {
     ],
     targets: [{ scenario: 5, target: 'cold start ≤ 1 s', measured: ms(gw, 0), pass: gw.median <= 1000 }],
     raw: { gatewayMs: gwMs, bareMs }
+  }
+}
+
+// ---------------------------------------------------------------- scenario 6
+
+/** The metrics may cost at most this share of the gateway's throughput (issue 13). */
+const METRICS_BUDGET = 0.03
+
+interface PairRun { a: LoadResult & { cpuUsPerReq: number }, b: LoadResult & { cpuUsPerReq: number } }
+
+/** `runs` times: both gateways under the same load at the same moment (two load generators), so the machine's noise falls on both alike. */
+async function pairs (ctx: Ctx, label: string, a: LoadSetup, b: LoadSetup, runs: number): Promise<PairRun[]> {
+  const out: PairRun[] = []
+  for (let i = 0; i < runs; i++) {
+    ctx.log(`scenario 6: ${label}, ${i + 1}/${runs}`)
+    const [ra, rb] = await Promise.all([load(a, ctx.p.connections, ctx.p.loadS), load(b, ctx.p.connections, ctx.p.loadS)])
+    out.push({ a: ra, b: rb })
+  }
+  return out
+}
+
+export async function scenario6 (ctx: Ctx): Promise<Section> {
+  const { p, gateway, noMetrics } = ctx
+  if (!noMetrics) throw new Error('scenario 6 needs the gateway without metrics (run without --no-ab)')
+  const setup = (key: string, s: Server): LoadSetup => ({ key, label: key, url: `${s.url}/api/v1/chat`, body: gatewayBody(false), pid: s.proc.pid })
+  // a second gateway with metrics: the same measurement between two identical processes is the noise floor
+  const twin = await startGateway(ctx.emu, ctx.entry, { name: 'gateway-twin' })
+  const runs = p.rounds * 4
+  let ab: PairRun[]
+  let aa: PairRun[]
+  let sse: SeqResult[]
+  try {
+    const on = setup('on', gateway)
+    const off = setup('off', noMetrics)
+    const on2 = setup('on2', twin)
+    if (p.warmupS > 0) await Promise.all([on, off, on2].map((s) => load(s, p.connections, p.warmupS)))
+    ab = await pairs(ctx, 'metrics on and off', on, off, runs)
+    aa = await pairs(ctx, 'two gateways with metrics (noise floor)', on, on2, runs)
+    sse = []
+    for (let r = 0; r < p.rounds; r++) {
+      ctx.log(`scenario 6 round ${r + 1}/${p.rounds}: time to first delta`)
+      const targets: Target[] = [
+        { name: 'on', url: on.url, body: gatewayBody(true), format: 'gateway-sse' },
+        { name: 'off', url: off.url, body: gatewayBody(true), format: 'gateway-sse' }
+      ]
+      sse.push(await runClient<SeqResult>('first-delta', 'bench/clients/sequential.ts', { targets: rotate(targets, r), iterations: p.ttfdIters, warmup: Math.min(20, p.ttfdIters) } satisfies SeqInput, { timeoutMs: 300_000 }))
+    }
+  } finally {
+    await twin.proc.stop()
+  }
+  // over all runs: requests per second and CPU per request of each side, and their ratio
+  const total = (xs: PairRun[], side: 'a' | 'b') => {
+    const requests = sum(xs.map((x) => x[side].requests))
+    return { rps: requests / sum(xs.map((x) => x[side].durationS)), cpu: sum(xs.map((x) => x[side].cpuUsPerReq * x[side].requests)) / requests }
+  }
+  /** "min – max" of a per-run figure */
+  const perRun = (xs: PairRun[], f: (x: PairRun) => number) => {
+    const sp = spread(xs.map(f))
+    return `${fmt(sp.min, 3)} – ${fmt(sp.max, 3)}`
+  }
+  const abOn = total(ab, 'a')
+  const abOff = total(ab, 'b')
+  const aaA = total(aa, 'a')
+  const aaB = total(aa, 'b')
+  const rpsRatio = abOn.rps / abOff.rps
+  const cost = (x: number) => `${fmt((1 - x) * 100, 1)} %`
+  const ttfd = (name: string, q: number) => spread(sse.map((round) => percentile(round.find((t) => t.name === name)!.firstDeltaMs, q)))
+  const ttfdAdded = spread(sse.map((round) => percentile(round.find((t) => t.name === 'on')!.firstDeltaMs, 50) - percentile(round.find((t) => t.name === 'off')!.firstDeltaMs, 50)))
+  const errors = sum([...ab, ...aa].map((x) => x.a.errors + x.a.non2xx + x.a.timeouts + x.b.errors + x.b.non2xx + x.b.timeouts)) + sum(sse.flatMap((round) => round.map((t) => t.errors)))
+  const noise = Math.abs(1 - aaA.rps / aaB.rps)
+  return {
+    scenario: 6,
+    title: 'Cost of the metrics',
+    body: [
+      'The gateway as it runs (metrics on) next to the same build with `METRICS_ENABLED=false` (no prom-client recording, no `/metrics`), against the same emulator. ' +
+      'Both still time their Coze calls for `Server-Timing`, the SSE `timing` and the log line: those are part of every answer, not of the metrics. ' +
+      `Throughput: both gateways under load **at the same moment**, each from its own autocannon process (${p.connections} connections, \`POST /api/v1/chat\`, JSON), ${runs} runs of ${p.loadS} s, ` +
+      'so the noise of this shared machine falls on both alike; the figures are over all runs, with the spread of the per-run ratio in brackets. ' +
+      'The same measurement between two identical gateways with metrics gives the noise floor: a difference smaller than it is not a measured cost. ' +
+      `Time to first delta: ${p.ttfdIters} streamed chats per gateway per round, interleaved request by request.`,
+      table(['figure', 'metrics off', 'metrics on', 'on / off', 'noise floor: on / on'], [
+        ['req/s', fmt(abOff.rps, 0), fmt(abOn.rps, 0), `${fmt(rpsRatio, 3)}× (${perRun(ab, (x) => x.a.rps / x.b.rps)})`, `${fmt(aaA.rps / aaB.rps, 3)}×`],
+        ['gateway CPU per request', `${fmt(abOff.cpu, 0)} µs`, `${fmt(abOn.cpu, 0)} µs`, `${fmt(abOn.cpu / abOff.cpu, 3)}× (${perRun(ab, (x) => x.a.cpuUsPerReq / x.b.cpuUsPerReq)})`, `${fmt(aaA.cpu / aaB.cpu, 3)}×`],
+        ['time to first delta, P50', ms(ttfd('off', 50)), ms(ttfd('on', 50)), `${ms(ttfdAdded)} added`, '–'],
+        ['time to first delta, P99', ms(ttfd('off', 99)), ms(ttfd('on', 99)), '–', '–']
+      ]),
+      `Errors: ${errors}.`
+    ],
+    targets: [{
+      scenario: 6,
+      target: `metrics cost < ${METRICS_BUDGET * 100} % of throughput`,
+      measured: `${cost(rpsRatio)} of req/s (noise floor ${fmt(noise * 100, 1)} %); CPU per request ${fmt(abOn.cpu / abOff.cpu, 3)}×`,
+      pass: rpsRatio >= 1 - METRICS_BUDGET && errors === 0
+    }],
+    raw: { ab, aa, ttfd: sse.map((round) => round.map((t) => ({ name: t.name, p50: percentile(t.firstDeltaMs, 50), p99: percentile(t.firstDeltaMs, 99), errors: t.errors }))) }
   }
 }
 

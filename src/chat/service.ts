@@ -2,7 +2,8 @@
 // /v1/chat/completions, tool outputs). It owns what they share: default resolution,
 // session and conversation binding with the ownership checks, the per-conversation
 // queue with the 4016/4200 recovery, the upstream stream, and the bookkeeping after Coze
-// answered. Surfaces only map their request in and the ChatEvents out to their wire.
+// answered (the session store, and through ChatWatch the chat and token metrics). Surfaces
+// only map their request in and the ChatEvents out to their wire.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'

@@ -2,7 +2,11 @@
 // default metrics live in one registry per process, shared by every app in it. No Fastify
 // here: the Coze client, the chat service, the session store and the HTTP layer all
 // record through this one object. Every label value comes from a bounded set.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+//
+// A request does not pay prom-client's label validation and hashing: counters add to a
+// plain number per series and histograms queue their values, both handed to prom-client
+// when it is scraped (histograms also every BATCH values). Measured in bench/ (scenario 6).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type HistogramConfiguration, type LabelValues } from 'prom-client'
 import type { Usage } from '../coze/chat.js'
 import type { UpstreamRecorder } from '../coze/client.js'
 import type { Surface } from '../chat/types.js'
@@ -45,6 +49,67 @@ class BoundedLabel {
   }
 }
 
+/** A histogram series hands its queued values to prom-client at the latest after this many. */
+const BATCH = 256
+
+interface Series<L extends string> { labels: LabelValues<L>, n: number, values: number[] }
+
+/** The series of one metric by a key of its label values; each keeps its label object, built once. */
+class SeriesMap<L extends string> extends Map<string, Series<L>> {
+  at (key: string, labels: () => LabelValues<L>): Series<L> {
+    let x = this.get(key)
+    if (!x) {
+      x = { labels: labels(), n: 0, values: [] }
+      this.set(key, x)
+    }
+    return x
+  }
+}
+
+/** A prom-client counter fed by plain sums, flushed when scraped. */
+class SummedCounter<L extends string> {
+  readonly metric: Counter<L>
+  private readonly series = new SeriesMap<L>()
+
+  constructor (cfg: CounterConfiguration<L>) {
+    const series = this.series
+    this.metric = new Counter<L>({
+      ...cfg,
+      collect () {
+        for (const x of series.values()) {
+          if (x.n !== 0) this.inc(x.labels, x.n)
+          x.n = 0
+        }
+      }
+    })
+  }
+
+  inc (key: string, labels: () => LabelValues<L>, n = 1): void {
+    this.series.at(key, labels).n += n
+  }
+}
+
+/** A prom-client histogram fed in batches, flushed when scraped. */
+class BatchedHistogram<L extends string> {
+  readonly metric: Histogram<L>
+  private readonly series = new SeriesMap<L>()
+
+  constructor (cfg: HistogramConfiguration<L>) {
+    const flushAll = () => { for (const x of this.series.values()) this.flush(x) }
+    this.metric = new Histogram<L>({ ...cfg, collect () { flushAll() } })
+  }
+
+  observe (key: string, labels: () => LabelValues<L>, seconds: number): void {
+    const x = this.series.at(key, labels)
+    if (x.values.push(seconds) >= BATCH) this.flush(x)
+  }
+
+  private flush (x: Series<L>): void {
+    for (const v of x.values) this.metric.observe(x.labels, v)
+    x.values.length = 0
+  }
+}
+
 let processRegistry: Registry | undefined
 
 /** The process's own metrics (CPU, memory, event loop, GC), collected once per process. */
@@ -66,18 +131,18 @@ export class Metrics implements UpstreamRecorder {
   private readonly keys = new BoundedLabel(MAX_KEY_LABELS, true)
   private readonly cozeCodes = new BoundedLabel(MAX_COZE_CODE_LABELS, true)
 
-  private readonly httpRequests: Counter<'route' | 'method' | 'status'>
-  private readonly httpDuration: Histogram<'route' | 'method'>
-  private readonly upstreamRequests: Counter<'endpoint' | 'outcome' | 'coze_code'>
-  private readonly firstDelta: Histogram<'surface'>
+  private readonly httpRequests: SummedCounter<'route' | 'method' | 'status'>
+  private readonly httpDuration: BatchedHistogram<'route' | 'method'>
+  private readonly upstreamRequests: SummedCounter<'endpoint' | 'outcome' | 'coze_code'>
+  private readonly firstDelta: BatchedHistogram<'surface'>
   private readonly streamDuration: Histogram<'surface' | 'outcome'>
   private readonly openStreams: Gauge<'surface'>
-  private readonly tokens: Counter<'bot' | 'key' | 'kind'>
-  private readonly chats: Counter<'bot' | 'key' | 'status'>
+  private readonly tokens: SummedCounter<'bot' | 'key' | 'kind'>
+  private readonly chats: SummedCounter<'bot' | 'key' | 'status'>
   private readonly refusals: Counter<'reason'>
-  private readonly queueWait: Histogram
+  private readonly queueWait: BatchedHistogram<never>
   private readonly storeErrors: Counter<'store' | 'op'>
-  private readonly overhead: Histogram<'surface'>
+  private readonly overhead: BatchedHistogram<'surface'>
 
   constructor (opts: MetricsOptions) {
     this.enabled = opts.enabled
@@ -85,21 +150,21 @@ export class Metrics implements UpstreamRecorder {
     const own = new Registry()
     const registers = [own]
     const p = 'coze_gateway_'
-    this.httpRequests = new Counter({ name: `${p}http_requests_total`, help: 'HTTP requests answered, by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers })
-    this.httpDuration = new Histogram({
+    this.httpRequests = new SummedCounter({ name: `${p}http_requests_total`, help: 'HTTP requests answered, by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers })
+    this.httpDuration = new BatchedHistogram({
       name: `${p}http_request_duration_seconds`,
       help: 'Time from a request\'s arrival to the end of its answer (a stream: to its end), by route pattern and method',
       labelNames: ['route', 'method'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers
     })
-    this.upstreamRequests = new Counter({
+    this.upstreamRequests = new SummedCounter({
       name: `${p}upstream_requests_total`,
       help: 'Calls to Coze, by endpoint, outcome (ok, aborted, or the mapped gateway error code) and Coze code (0 when none)',
       labelNames: ['endpoint', 'outcome', 'coze_code'],
       registers
     })
-    this.firstDelta = new Histogram({
+    this.firstDelta = new BatchedHistogram({
       name: `${p}time_to_first_delta_seconds`,
       help: 'Time from a request\'s arrival to its first delta: written to the client (streams), or received from Coze (JSON answers), by surface',
       labelNames: ['surface'],
@@ -114,17 +179,17 @@ export class Metrics implements UpstreamRecorder {
       registers
     })
     this.openStreams = new Gauge({ name: `${p}open_streams`, help: 'SSE streams open now, by surface', labelNames: ['surface'], registers })
-    this.tokens = new Counter({ name: `${p}tokens_total`, help: 'Coze tokens of chats, by bot, gateway API key id (none without keys) and kind (input, output)', labelNames: ['bot', 'key', 'kind'], registers })
-    this.chats = new Counter({ name: `${p}chats_total`, help: 'Coze chats (turns) by bot, key and status (completed, requires_action, failed, canceled)', labelNames: ['bot', 'key', 'status'], registers })
+    this.tokens = new SummedCounter({ name: `${p}tokens_total`, help: 'Coze tokens of chats, by bot, gateway API key id (none without keys) and kind (input, output)', labelNames: ['bot', 'key', 'kind'], registers })
+    this.chats = new SummedCounter({ name: `${p}chats_total`, help: 'Coze chats (turns) by bot, key and status (completed, requires_action, failed, canceled)', labelNames: ['bot', 'key', 'status'], registers })
     this.refusals = new Counter({ name: `${p}refusals_total`, help: 'Requests the gateway itself refused, by reason', labelNames: ['reason'], registers })
-    this.queueWait = new Histogram({
+    this.queueWait = new BatchedHistogram<never>({
       name: `${p}queue_wait_seconds`,
       help: 'Time waited for the per-session / per-conversation chat lock (each acquisition, including those that timed out)',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers
     })
     this.storeErrors = new Counter({ name: `${p}session_store_errors_total`, help: 'Failed session store calls, by store (sqlite, memory, redis) and operation', labelNames: ['store', 'op'], registers })
-    this.overhead = new Histogram({
+    this.overhead = new BatchedHistogram({
       name: `${p}overhead_seconds`,
       help: 'Time the gateway added: streams, time to first delta minus Coze\'s time to its first delta; JSON answers that called Coze, the time outside the Coze calls',
       labelNames: ['surface'],
@@ -146,14 +211,17 @@ export class Metrics implements UpstreamRecorder {
 
   http (route: string | undefined, method: string, status: number, ms: number): void {
     if (!this.enabled) return
-    const labels = { route: route ?? 'unmatched', method: METHODS.has(method) ? method : OTHER }
-    this.httpRequests.inc({ ...labels, status: String(status) })
-    this.httpDuration.observe(labels, seconds(ms))
+    const r = route ?? 'unmatched'
+    const m = METHODS.has(method) ? method : OTHER
+    const key = `${r}\0${m}`
+    this.httpRequests.inc(`${key}\0${status}`, () => ({ route: r, method: m, status: String(status) }))
+    this.httpDuration.observe(key, () => ({ route: r, method: m }), seconds(ms))
   }
 
   upstream (endpoint: string, outcome: string, cozeCode: number | undefined): void {
     if (!this.enabled) return
-    this.upstreamRequests.inc({ endpoint, outcome, coze_code: cozeCode === undefined ? '0' : this.cozeCodes.of(String(cozeCode)) })
+    const code = cozeCode === undefined ? '0' : this.cozeCodes.of(String(cozeCode))
+    this.upstreamRequests.inc(`${endpoint}\0${outcome}\0${code}`, () => ({ endpoint, outcome, coze_code: code }))
   }
 
   streamOpened (surface: Surface): void {
@@ -169,25 +237,26 @@ export class Metrics implements UpstreamRecorder {
   /** A stream's first delta reached the client. */
   firstDeltaSent (surface: Surface, firstDeltaMs: number, gatewayMs: number): void {
     if (!this.enabled) return
-    this.firstDelta.observe({ surface }, seconds(firstDeltaMs))
-    this.overhead.observe({ surface }, seconds(gatewayMs))
+    this.firstDelta.observe(surface, () => ({ surface }), seconds(firstDeltaMs))
+    this.overhead.observe(surface, () => ({ surface }), seconds(gatewayMs))
   }
 
   /** A JSON answer that called Coze: the time spent outside the Coze calls; a chat's first delta from Coze. */
   jsonAnswered (surface: Surface, gatewayMs: number, firstDeltaMs: number | undefined): void {
     if (!this.enabled) return
-    this.overhead.observe({ surface }, seconds(gatewayMs))
-    if (firstDeltaMs !== undefined) this.firstDelta.observe({ surface }, seconds(firstDeltaMs))
+    this.overhead.observe(surface, () => ({ surface }), seconds(gatewayMs))
+    if (firstDeltaMs !== undefined) this.firstDelta.observe(surface, () => ({ surface }), seconds(firstDeltaMs))
   }
 
   /** A chat turn ended; `usage` when Coze reported it. `bot` is a label value (botLabel). */
   chat (bot: string, keyId: string | undefined, status: ChatStatus, usage?: Usage): void {
     if (!this.enabled) return
     const key = keyId === undefined ? 'none' : this.keys.of(keyId)
-    this.chats.inc({ bot, key, status })
+    const k = `${bot}\0${key}`
+    this.chats.inc(`${k}\0${status}`, () => ({ bot, key, status }))
     if (usage) {
-      if (usage.input_count) this.tokens.inc({ bot, key, kind: 'input' }, usage.input_count)
-      if (usage.output_count) this.tokens.inc({ bot, key, kind: 'output' }, usage.output_count)
+      if (usage.input_count) this.tokens.inc(`${k}\0input`, () => ({ bot, key, kind: 'input' }), usage.input_count)
+      if (usage.output_count) this.tokens.inc(`${k}\0output`, () => ({ bot, key, kind: 'output' }), usage.output_count)
     }
   }
 
@@ -196,7 +265,7 @@ export class Metrics implements UpstreamRecorder {
   }
 
   queued (ms: number): void {
-    if (this.enabled) this.queueWait.observe(seconds(ms))
+    if (this.enabled) this.queueWait.observe('', () => ({}), seconds(ms))
   }
 
   storeError (store: string, op: string): void {

@@ -39,14 +39,14 @@ describe('npm run bench -- --smoke', () => {
   // also when the test timed out with bench/run.ts still running
   afterAll(async () => { await stopAllGroups(); rmSync(dir, { recursive: true, force: true }) })
 
-  it('runs all five scenarios and writes a report with every target, PASS or FAIL', async () => {
+  it('runs all six scenarios and writes a report with every target, PASS or FAIL', async () => {
     const out = path.join(dir, 'BENCHMARKS.md')
     const json = path.join(dir, 'bench.json')
-    const { code, stdout, stderr } = await runBench(['--smoke', '--out', out, '--json', json], 150_000)
+    const { code, stdout, stderr } = await runBench(['--smoke', '--out', out, '--json', json], 210_000)
     expect(code, stderr.slice(-3000)).toBe(0)
 
     const md = readFileSync(out, 'utf8')
-    for (const h of ['## Machine', '## Targets', '## 1. Non-stream chat', '## 2. Streaming', '## 3. Many open streams', '## 4. Upload', '## 5. Cold start', '## Profiling']) {
+    for (const h of ['## Machine', '## Targets', '## 1. Non-stream chat', '## 2. Streaming', '## 3. Many open streams', '## 4. Upload', '## 5. Cold start', '## 6. Cost of the metrics', '## Profiling']) {
       expect(md).toContain(h)
     }
     expect(md).toMatch(/\| cores \| \d+ \|/)
@@ -54,7 +54,7 @@ describe('npm run bench -- --smoke', () => {
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as { sections: Array<{ scenario: number, targets: Array<{ target: string, measured: string, pass: boolean }> }> }
     const targets = report.sections.flatMap((s) => s.targets.map((t) => ({ ...t, scenario: s.scenario })))
-    expect(targets.map((t) => t.scenario)).toEqual([1, 1, 2, 2, 3, 4, 5])
+    expect(targets.map((t) => t.scenario)).toEqual([1, 1, 2, 2, 3, 4, 5, 6])
     for (const t of targets) {
       expect(t.measured, t.target).not.toMatch(/n\/a|NaN/)
       expect(stdout).toContain(`[${t.scenario}] ${t.target}`)
@@ -64,5 +64,5 @@ describe('npm run bench -- --smoke', () => {
     expect(byName('no coalescing').pass, byName('no coalescing').measured).toBe(true)
     expect(byName('concurrent streams').measured).toMatch(/^0 errors/)
     expect(md).toContain('Every upload answered 200 with the full byte count stored.')
-  }, 180_000)
+  }, 240_000)
 })
