@@ -66,11 +66,11 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'On failure: success=false, the reason, the mapped HTTP status (502 token rejected, 503 unreachable, 504 timeout), and data.connected=false.',
       response: { 200: Envelope(ConnectionData), 502: ErrorRef, 503: ErrorRef, 504: ErrorRef }
     }
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
     const started = performance.now()
     const latency = () => Math.round(performance.now() - started)
     try {
-      const me = await getMe(app.coze)
+      const me = await getMe(app.coze, { clock: request.observation })
       app.upstream.report()
       return ok('Connection test successful', { connected: true, user_id: me.user_id, latency_ms: latency(), timestamp: new Date().toISOString() })
     } catch (err) {
