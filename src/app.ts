@@ -69,10 +69,6 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.decorate('readiness', new Readiness(app.sessions.store, app.upstream))
   app.addHook('onReady', async () => { app.readiness.lifecycle = 'running' })
 
-  app.addHook('onRequestAbort', async (request) => {
-    request.log.info({ method: request.method, url: request.url, ms: Math.round(performance.now() - request.raw.startedAt) }, 'request aborted by the client')
-  })
-
   // Shutdown: open streams get a final error frame and `end`; connections with no
   // request in flight are closed at once (Node only closes idle *used* ones), and the
   // others close after their response, so close() waits only for real work.

@@ -44,6 +44,8 @@ export class Observation implements UpstreamClock {
   firstDeltaMs: number | undefined
   chat: ChatNote | undefined
   error: ErrorNote | undefined
+  /** Its metrics and log line are written (once). */
+  ended = false
 
   private inflight = 0
   private spanStart = 0

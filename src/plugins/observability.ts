@@ -44,14 +44,29 @@ export default fp(async function observability (app: FastifyInstance) {
     done(null, payload)
   })
 
-  app.addHook('onResponse', (request, reply, done) => {
+  /** Once per request: the HTTP metrics and the log line. */
+  const ended = (request: FastifyRequest, reply: FastifyReply, aborted: boolean) => {
     const obs = request.observation
+    if (obs.ended) return
+    obs.ended = true
     const route = request.routeOptions.url
-    metrics.http(route, request.method, reply.statusCode, reply.elapsedTime)
+    const ms = aborted ? performance.now() - obs.startedAt : reply.elapsedTime
+    // a client that left before any answer: 499, the status proxies log for it
+    const status = aborted && !reply.raw.headersSent ? 499 : reply.statusCode
+    metrics.http(route, request.method, status, ms)
     if (obs.split && obs.calls > 0) metrics.jsonAnswered(request.routeOptions.config.surface ?? 'api', obs.split.gateway_ms, obs.deltaArrivedMs)
-    const line = logLine(request, reply, route)
+    const line = logLine(request, reply, route, status, ms, aborted)
     if (route !== undefined && PROBES.has(route)) request.log.debug(line, 'request')
-    else request.log.info(line, 'request')
+    else request.log.info(line, aborted ? 'request aborted by the client' : 'request')
+  }
+
+  app.addHook('onRequest', (request, reply, done) => {
+    // Fastify's onResponse never comes for an answer the client left in the middle of (a stream it closed).
+    reply.raw.once('close', () => { if (!reply.raw.writableFinished) ended(request, reply, true) })
+    done()
+  })
+  app.addHook('onResponse', (request, reply, done) => {
+    ended(request, reply, false)
     done()
   })
 }, { name: 'observability', dependencies: ['request-context'] })
@@ -60,17 +75,18 @@ export default fp(async function observability (app: FastifyInstance) {
  * The one log line of a request: what it was (route pattern, key), how it ended, and for a
  * chat its bot, ids, time to first delta and tokens; for an error its codes and logid.
  */
-function logLine (request: FastifyRequest, reply: FastifyReply, route: string | undefined): Record<string, unknown> {
+function logLine (request: FastifyRequest, reply: FastifyReply, route: string | undefined, status: number, ms: number, aborted: boolean): Record<string, unknown> {
   const obs = request.observation
   const logid = obs.error?.logid ?? reply.getHeader('x-coze-logid')
   const line: Record<string, unknown> = {
     method: request.method,
     url: request.url,
     route: route ?? null,
-    statusCode: reply.statusCode,
-    ms: Math.round(reply.elapsedTime),
+    statusCode: status,
+    ms: Math.round(ms),
     key: request.keyId ?? 'none'
   }
+  if (aborted) line.aborted = true
   if (logid) line.logid = logid
   if (obs.calls > 0) {
     const s = obs.split ?? obs.splitNow()

@@ -280,6 +280,8 @@ describe('open streams', () => {
     expect(moved(before, after, `${P}stream_duration_seconds`, { surface: 'api', outcome: 'client_gone' })).toBe(1)
     expect(moved(before, after, `${P}chats_total`, { status: 'canceled' })).toBe(1)
     expect(moved(before, after, `${P}upstream_requests_total`, { endpoint: 'chat', outcome: 'aborted' })).toBe(1)
+    // Fastify never calls onResponse for it, yet it is an answered request
+    expect(moved(before, after, `${P}http_requests_total`, { route: '/api/v1/chat', status: '200' })).toBe(1)
   })
 })
 

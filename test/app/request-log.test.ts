@@ -67,6 +67,31 @@ describe('request log lines', () => {
     expect(s.logs.join('\n')).not.toContain(s.emu.token)
   })
 
+  it('a client that leaves gets its line too: a stream it closed (200), a JSON chat it gave up on (499)', async () => {
+    const slow = await startStack({}, { slowDeltaMs: 150 })
+    try {
+      const base = await slow.app.listen({ host: '127.0.0.1', port: 0 })
+      const post = (body: Record<string, unknown>, signal: AbortSignal) => fetch(`${base}/api/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal })
+      const ac = new AbortController()
+      const res = await post({ user_id: 'u1', bot_id: 'bot-slow', stream: true, messages: [userMsg('one two three four')] }, ac.signal)
+      await res.body!.getReader().read()
+      ac.abort()
+      const ac2 = new AbortController()
+      const gone = post({ user_id: 'u1', bot_id: 'bot-slow', messages: [userMsg('one two three four')] }, ac2.signal).catch(() => undefined)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      ac2.abort()
+      await gone
+      const deadline = Date.now() + 5000
+      const aborted = () => slow.logs.map((l) => JSON.parse(l) as Line).filter((l) => l.aborted === true)
+      while (aborted().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+      const lines = aborted()
+      expect(lines.map((l) => l.statusCode).sort()).toEqual([200, 499])
+      for (const l of lines) expect(l).toMatchObject({ msg: 'request aborted by the client', route: '/api/v1/chat', key: 'none', bot: 'bot-slow', chat_id: expect.any(String) })
+    } finally {
+      await slow.close()
+    }
+  })
+
   it('at LOG_LEVEL=info the probes write no line at all', async () => {
     const quiet = await startStack()
     try {
