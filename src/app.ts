@@ -4,19 +4,23 @@ import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
-import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { trustProxyOption, type Config } from './config.js'
+import type { Config } from './config.js'
+import { parseTrustProxy } from './trust-proxy.js'
 import { createCozeClient, type CozeClient } from './coze/client.js'
 import { errors } from './errors.js'
 import type { SseStream } from './sse.js'
-import errorHandler from './plugins/error-handler.js'
+import errorHandler, { frameworkError } from './plugins/error-handler.js'
+import requestLimits, { clientErrorHandler, serverTimeouts } from './plugins/request-limits.js'
 import requestContext, { requestId } from './plugins/request-context.js'
 import swagger from './plugins/swagger.js'
 import chat from './chat/plugin.js'
 import { UpstreamHealth } from './upstream-health.js'
 import { registerRoutes } from './routes/index.js'
 import { cachingSerializerFactory } from './serializer-cache.js'
+import { validatorFactory } from './validation.js'
+import { useJsonParser } from './json-body.js'
+import { MAX_PARAM_CHARS } from './schemas/ids.js'
 
 export interface AppDeps {
   /** A prebuilt Coze client (tests); by default one is built from the config. */
@@ -39,34 +43,44 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     ? { loggerInstance: deps.logger as FastifyServerOptions['loggerInstance'] }
     : { logger: deps.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'headers.authorization', '*.token'] } }
 
+  const trust = parseTrustProxy(config.TRUST_PROXY).fn
   const options: FastifyServerOptions = {
     ...loggerOpts,
-    trustProxy: trustProxyOption(config.TRUST_PROXY) as FastifyServerOptions['trustProxy'],
+    trustProxy: trust,
     bodyLimit: config.BODY_LIMIT_KB * 1024,
+    ...serverTimeouts(config),
+    // Every id the schemas accept fits (session ids of 128 CJK characters, percent-encoded).
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    frameworkErrors: frameworkError(config),
+    clientErrorHandler,
     // The onResponse hook below writes the one line per request.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: requestId,
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: true } },
+    // coercion: only for the text parts (query, path), see validation.ts
+    ajv: { customOptions: { allErrors: false, useDefaults: true, removeAdditional: true } },
     // one serializer per distinct response schema, not per route × status (cold start)
-    schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() } }
+    schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory(), buildValidator: validatorFactory() } }
   }
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>()
   // JSON (and multipart on /api/v1/upload) only: anything else is a 415, not a 400.
   app.removeContentTypeParser('text/plain')
+  useJsonParser(app)
 
   const coze = deps.coze ?? createCozeClient({ baseURL: config.COZE_API_BASE, token: config.COZE_API_TOKEN, requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS })
   app.decorate('config', config)
   app.decorate('coze', coze)
   app.decorate('sseStreams', new Set<SseStream>())
   app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
+  for (const w of config.warnings) app.log.warn(w)
   await app.register(requestContext)
   await app.register(chat)
 
   // One log line per request, with the request id and the Coze logid when there was one.
   app.addHook('onResponse', async (request, reply) => {
     const logid = reply.getHeader('x-coze-logid')
-    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}) }, 'request')
+    const refused = request.refusal ? { code: request.refusal.code, reason: request.refusal.reason } : {}
+    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}), ...refused }, 'request')
   })
 
   app.addHook('onRequestAbort', async (request) => {
@@ -90,6 +104,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.addHook('onResponse', async (request) => { if (closing) request.raw.socket?.end() })
   app.addHook('onClose', async () => { if (!deps.coze) coze.close() })
 
+  await app.register(requestLimits, { trust })
   await app.register(cors, {
     origin: config.CORS_ORIGINS === '*' ? '*' : config.CORS_ORIGINS.split(',').map((s) => s.trim()),
     exposedHeaders: ['x-request-id', 'x-coze-logid', 'x-coze-conversation-id', 'x-coze-chat-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
@@ -101,10 +116,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       errorResponseBuilder: (_req, ctx) => errors.rateLimited(`Rate limit exceeded: ${ctx.max} requests per ${config.RATE_LIMIT_WINDOW} s. Retry in ${ctx.after}.`)
     })
   }
-  await app.register(multipart, {
-    limits: { fileSize: config.MAX_UPLOAD_MB * 1024 * 1024, files: 1, fields: 10, parts: 20, fieldSize: 64 * 1024 }
-  })
-  await app.register(errorHandler, { maxUploadMb: config.MAX_UPLOAD_MB })
+  await app.register(errorHandler, { limits: config })
   await app.register(swagger, { version: config.version })
 
   await registerRoutes(app)

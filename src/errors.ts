@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONVERSATION_BUSY' | 'CHAT_NOT_CANCELABLE' | 'PREMIUM_REQUIRED' | 'QUOTA_EXCEEDED'
   | 'UPSTREAM_ERROR' | 'UPSTREAM_TRUNCATED' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNAVAILABLE'
   | 'SHUTTING_DOWN' | 'INTERNAL_ERROR' | 'SESSION_STORE_UNAVAILABLE'
+  | 'INVALID_URL' | 'URI_TOO_LONG' | 'HEADERS_TOO_LARGE' | 'REQUEST_TIMEOUT' | 'INCOMPLETE_BODY' | 'TOO_MANY_CONNECTIONS'
 
 export interface GatewayErrorOptions {
   cozeCode?: number | undefined
@@ -80,6 +81,24 @@ export const errors = {
   multipartRequired: () => new GatewayError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data with a "file" field.'),
   payloadTooLarge: (message: string) => new GatewayError(413, 'PAYLOAD_TOO_LARGE', message),
   fileTooLarge: (maxMb: number) => new GatewayError(413, 'PAYLOAD_TOO_LARGE', `File too large. Maximum size is ${maxMb}MB`),
+  jsonBodyTooLarge: (limitKb: number, variable: string) => new GatewayError(413, 'PAYLOAD_TOO_LARGE', `JSON body over ${limitKb} KB (${variable}): send less, or raise the limit.`),
+  oneFilePerUpload: () => invalid('One file per upload: this request carries more than one file part. Send each file in its own POST /api/v1/upload.'),
+  formFieldTooLong: (field: string, maxBytes: number) => invalid(`The form field "${field}" is over ${Math.round(maxBytes / 1024)} KB: send at most ${maxBytes} bytes.`),
+  malformedMultipart: (reason: string) => invalid(`Malformed multipart/form-data body (${reason}): send the file as multipart/form-data with a "file" field, and let your HTTP client write the Content-Type header (it carries the boundary).`),
+
+  invalidUrl: (path: string) => new GatewayError(400, 'INVALID_URL', `The URL ${JSON.stringify(path)} is not valid: a "%" must start a percent-encoded byte such as %2F. Encode the path segment (encodeURIComponent).`),
+  uriTooLong: (maxChars: number) => new GatewayError(414, 'URI_TOO_LONG', `A path segment of the URL is longer than ${maxChars} characters: ids are at most 128 characters.`),
+  headersTooLarge: () => new GatewayError(431, 'HEADERS_TOO_LARGE', 'The request line and headers are too large (16 KB at most): shorten the URL or the headers (cookies), and send data in the body.'),
+  requestTimeout: (ms: number, variable: string) => new GatewayError(408, 'REQUEST_TIMEOUT', `The request was not received within ${ms} ms (${variable}): send the headers and body at once.`, { headers: { connection: 'close' } }),
+  incompleteBody: (declared: number | undefined, ms: number, variable: string) => new GatewayError(400, 'INCOMPLETE_BODY',
+    `The request body did not arrive whole within ${ms} ms (${variable})${declared === undefined ? '' : `: fewer than the ${declared} bytes its Content-Length announced came`}. ` +
+    'Send the whole body at once, with a Content-Length that matches it.', { headers: { connection: 'close' } }),
+  malformedHttp: () => invalid('Malformed HTTP request: the request line or a header could not be parsed.'),
+  notPreflight: () => invalid('Invalid CORS preflight: an OPTIONS request needs the Origin and Access-Control-Request-Method headers (browsers send them).'),
+  tooManyConnections: (max: number) => new GatewayError(429, 'TOO_MANY_CONNECTIONS',
+    `Too many open connections from your IP address (at most ${max}, MAX_CONNECTIONS_PER_IP): close idle ones, or wait for running requests to finish.`, { headers: { 'retry-after': '1' } }),
+  methodNotAllowed: (method: string, path: string, allow: string[]) => new GatewayError(405, 'METHOD_NOT_ALLOWED',
+    `${method} is not allowed on ${path}: use ${allow.join(', ')}. See /docs for the API.`, { headers: { allow: allow.join(', ') } }),
 
   notFound: (message: string) => new GatewayError(404, 'NOT_FOUND', message),
   routeNotFound: (method: string, path: string) => new GatewayError(404, 'NOT_FOUND', `Route ${method} ${path} not found. See /docs for the API.`),
@@ -106,6 +125,10 @@ export const errors = {
   upstreamMalformed: (what: string, logid?: string) => upstreamError(`Coze sent ${what} the gateway could not read.`, logid),
   upstreamError,
   upstreamNotFound: (message: string) => new GatewayError(404, 'UPSTREAM_NOT_FOUND', message),
+  /** A JSON answer that stopped before its end (the connection closed mid-body). */
+  upstreamCutOff: (logid?: string, cause?: unknown) => new GatewayError(502, 'UPSTREAM_TRUNCATED', 'Coze\'s answer was truncated: the connection closed before the whole answer arrived. Retry the request.', { logid, cause }),
+  uploadTimeout: (ms: number, logid?: string) =>
+    new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not answer within ${ms} ms of receiving the upload (COZE_REQUEST_TIMEOUT_MS).`, { logid }),
   truncated: (message: string, logid?: string) => new GatewayError(502, 'UPSTREAM_TRUNCATED', message, { logid }),
   connectTimeout: (ms: number, logid?: string) =>
     new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start streaming within ${ms} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid }),

@@ -31,7 +31,10 @@ async function main (): Promise<void> {
     process.exit(1)
   }
 
-  const app = await buildApp(config)
+  const app = await buildApp(config).catch((err: unknown) => {
+    if (err instanceof ConfigError) { console.error(err.message); process.exit(1) }
+    throw err
+  })
   if (demo) app.log.warn({ upstream: config.COZE_API_BASE, default_bot_id: config.COZE_BOT_ID }, 'DEMO MODE: answers come from the built-in Coze emulator, not from Coze')
 
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {

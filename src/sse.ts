@@ -147,7 +147,7 @@ export async function relaySse<E> (
     }
   } catch (err) {
     if (!(err instanceof ClientAbortError) || sse.shuttingDown) {
-      const e = err instanceof ClientAbortError ? errors.shuttingDown() : toClientError(err, app.config.MAX_UPLOAD_MB)
+      const e = err instanceof ClientAbortError ? errors.shuttingDown() : toClientError(err, { maxUploadMb: app.config.MAX_UPLOAD_MB, bodyLimitKb: app.config.BODY_LIMIT_KB })
       reply.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, `stream ended with an error: ${e.message}`)
       await wire.error(sse, e)
     }

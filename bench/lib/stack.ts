@@ -49,6 +49,8 @@ export function gatewayEnv (emu: Emu, port: number, extra: Record<string, string
     COZE_API_TOKEN: emu.token,
     COZE_BOT_ID: BOT,
     ENABLE_RATE_LIMIT: 'false',
+    // every load generator connects from loopback: 2,000 open streams from one IP
+    MAX_CONNECTIONS_PER_IP: '0',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: String(port),

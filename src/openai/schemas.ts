@@ -20,7 +20,6 @@ const ContentPart = Type.Object({
 export const OpenAIMessageSchema = Type.Object({
   role: Type.Union(['system', 'developer', 'user', 'assistant', 'tool', 'function'].map((r) => Type.Literal(r)),
     { description: 'system/developer are mapped like /api/v1/chat maps system (Coze has no system role)' }),
-  // Array first: with Ajv's coerceTypes 'array', a string branch before it would unwrap a one-part array.
   content: Type.Optional(Type.Union([Type.Array(ContentPart, { maxItems: 50 }), Type.String(), Type.Null()])),
   tool_call_id: Type.Optional(Type.String()),
   name: Type.Optional(Type.String())

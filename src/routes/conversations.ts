@@ -6,11 +6,13 @@ import { RoleType } from '@coze/api'
 import { ok } from '../envelope.js'
 import { errors } from '../errors.js'
 import { listConversations, listMessages, type Conversation } from '../coze/conversations.js'
-import { Envelope, UpstreamErrors } from '../schemas/common.js'
+import { Envelope, PageNum, PageSize, UpstreamErrors } from '../schemas/common.js'
 import { ConversationSchema, CreateConversationBody, MessageSchema, USER_ID } from '../schemas/sessions.js'
 import { allowEmptyJsonBody } from './optional-body.js'
+import { COZE_ID_PATTERN } from '../schemas/ids.js'
+import { isoFromUnix } from '../time.js'
 
-const ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' })
+const ID = Type.String({ pattern: COZE_ID_PATTERN })
 
 const MessagesPaging = Type.Object({
   first_id: Type.String(),
@@ -26,7 +28,7 @@ function conversationView (c: Conversation, owner: string | null, botId?: string
     conversation_id: c.id,
     ...(botId ? { bot_id: botId } : {}),
     user_id: owner,
-    created_at: c.created_at,
+    created_at: isoFromUnix(c.created_at),
     meta_data: c.meta_data ?? {},
     ...(c.last_section_id ? { last_section_id: c.last_section_id } : {})
   }
@@ -66,8 +68,8 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
         user_id: Type.Optional(USER_ID),
-        page_num: Type.Integer({ minimum: 1, default: 1 }),
-        page_size: Type.Integer({ minimum: 1, maximum: 50, default: 20 })
+        page_num: PageNum(),
+        page_size: PageSize(50)
       }),
       response: {
         200: Envelope(Type.Array(ConversationSchema), { pagination: Type.Object({ page_num: Type.Integer(), page_size: Type.Integer(), has_more: Type.Boolean() }), has_more: Type.Boolean() }),
@@ -112,7 +114,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (q.before_id && q.after_id) throw errors.invalid('Send before_id or after_id, not both.')
     await app.sessions.checkConversation(id, q.user_id)
     const res = await listMessages(app.coze, id, q, { signal: request.clientGone, onLogid: reply.onLogid })
-    const messages = res.items
+    const messages = res.items.map((m) => ({ ...m, created_at: isoFromUnix(m.created_at) }))
     const page = { first_id: res.first_id, last_id: res.last_id, has_more: res.has_more }
     // Also at the top level, where Coze itself puts them.
     return ok('Messages retrieved successfully', messages, { pagination: { ...page, order: q.order, limit: q.limit }, ...page })

@@ -34,7 +34,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
   app.setNotFoundHandler(app.rateLimit ? { preHandler: app.rateLimit() } : {}, (request, reply) => {
     const path = request.url.split('?')[0]
     const e = errors.notFound(`Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions and GET /v1/models.`)
-    return sendError(request, reply, e, 'openai', config.MAX_UPLOAD_MB)
+    return app.methodNotAllowed(request, reply) ?? sendError(request, reply, e, 'openai', config)
   })
 
   app.post('/chat/completions', {
@@ -93,7 +93,8 @@ async function uploadAll (app: FastifyInstance, loader: FileLoader, reply: Fasti
   for (const f of files) {
     const loaded = await loader.load(f.source, f.param, signal)
     if (signal.aborted) throw new ClientAbortError()
-    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, reply.onLogid)
+    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, { signal, onLogid: reply.onLogid, answerTimeoutMs: app.config.COZE_REQUEST_TIMEOUT_MS })
+      .catch((err: unknown) => { throw signal.aborted ? new ClientAbortError() : err })
     setFileId(f, uploaded.id)
   }
 }

@@ -14,6 +14,7 @@ import {
 import { relaySse } from '../sse.js'
 import { workflowWire } from '../wires/workflow.js'
 import { surfaceOf } from '../plugins/error-handler.js'
+import { isoFromUnix } from '../time.js'
 
 const now = () => new Date().toISOString()
 
@@ -100,7 +101,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
       : r.status === 'failed'
         ? `Workflow run failed: ${r.error?.message ?? 'no reason given'}`
         : r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow run is still running'
-    return ok(message, { ...r, workflow_id: workflowId })
+    return ok(message, { ...r, workflow_id: workflowId, created_at: isoFromUnix(r.created_at), updated_at: isoFromUnix(r.updated_at) })
   })
 
   app.post('/api/v1/workflows/:workflow_id/resume', {

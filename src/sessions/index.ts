@@ -1,7 +1,7 @@
 // Builds the session store and chat lock chosen by SESSION_STORE, and the periodic sweep
 // that removes expired records (sqlite, memory; Redis expires keys itself).
 import type { FastifyBaseLogger } from 'fastify'
-import type { Config } from '../config.js'
+import { ConfigError, type Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'
 import { LocalLock } from './local-lock.js'
 import { MemorySessionStore } from './memory-store.js'
@@ -51,7 +51,7 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
       lock = new LocalLock()
       break
     default:
-      store = new SqliteSessionStore(config.SESSION_DB_PATH)
+      store = openSqlite(config.SESSION_DB_PATH)
       lock = new LocalLock()
   }
 
@@ -80,5 +80,17 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
       await queue.close()
       await store.close()
     }
+  }
+}
+
+/** The sqlite store, or one line that names the variable and the path (not a stack trace). */
+function openSqlite (path: string): SqliteSessionStore {
+  try {
+    return new SqliteSessionStore(path)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const why = e.code && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message
+    throw new ConfigError(`Invalid configuration: SESSION_DB_PATH: cannot open the session database ${JSON.stringify(path)} (${why}). ` +
+      'Point SESSION_DB_PATH at a file in a folder the gateway can write (in Docker: a volume writable by the node user), or set SESSION_STORE=memory.')
   }
 }

@@ -120,6 +120,7 @@ describe('POST /api/v1/chat/cancel', () => {
     const res = await post(s, '/api/v1/chat/cancel', { conversation_id: started.conversation_id, chat_id: started.id })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ success: true, data: { conversation_id: started.conversation_id, chat_id: started.id, status: 'canceled' } })
+    expect(new Date(res.json().data.created_at).toISOString()).toBe(res.json().data.created_at)
     expect((await coze.chat.retrieve(started.conversation_id, started.id)).status).toBe('canceled')
   })
 

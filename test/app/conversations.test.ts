@@ -17,7 +17,7 @@ describe('/api/v1/conversations', () => {
     expect(b.success).toBe(true)
     expect(b.conversation_id).toMatch(/^\d+$/)
     expect(b.data).toMatchObject({ id: b.conversation_id, conversation_id: b.conversation_id, bot_id: DEFAULT_BOT, user_id: 'alice', meta_data: { source: 'test' } })
-    expect(Number.isInteger(b.data.created_at)).toBe(true)
+    expect(new Date(b.data.created_at).toISOString()).toBe(b.data.created_at)
     const c = (await post('/api/v1/chat', { user_id: 'alice', conversation_id: b.conversation_id, messages: [userMsg('what do I like?')] })).json()
     expect(c.data.content).toContain('Earlier you said: "I like tea"')
   })

@@ -1,0 +1,78 @@
+// Issue 11, "Messages that say what to fix": one sentence per mistake that names the field
+// and the allowed values, limits named with their variable, refusals logged with their
+// reason, and every timestamp the gateway answers with in ISO 8601.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStack, userMsg, type Stack } from '../helpers/stack.js'
+
+const iso = (v: unknown) => typeof v === 'string' && new Date(v).toISOString() === v
+
+describe('messages that say what to fix', () => {
+  let s: Stack
+  beforeAll(async () => { s = await startStack({ BODY_LIMIT_KB: '16', OPENAI_IMAGE_MAX_MB: '1', SESSION_STORE: 'memory' }) })
+  afterAll(async () => { await s.close() })
+
+  const post = (url: string, payload: unknown) => s.app.inject({ method: 'POST', url, payload: payload as Record<string, unknown> })
+
+  it.each([
+    ['a wrong role', '/api/v1/chat', { user_id: 'u', messages: [{ role: 'robot', content: 'x' }] }, 'Invalid request: messages[0].role must be one of user, assistant, system'],
+    ['a wrong part type', '/api/v1/chat', { user_id: 'u', messages: [{ role: 'user', content: [{ type: 'video' }] }] }, 'Invalid request: messages[0].content[0].type must be one of text, image, file, audio'],
+    ['a wrong order', '/api/v1/conversations/7400000000000000001/messages?order=up', undefined, 'Invalid request: order (query string) must be one of desc, asc'],
+    ['a wrong publish_status', '/api/v1/bots?workspace_id=1&publish_status=x', undefined, 'Invalid request: publish_status (query string) must be one of all, published_online, published_draft, unpublished_draft'],
+    ['a missing field', '/api/v1/chat', { user_id: 'u' }, 'Invalid request: messages is required'],
+    ['an empty content', '/api/v1/chat', { user_id: 'u', messages: [{ role: 'user', content: '' }] }, 'Invalid request: messages[0].content must not be empty'],
+    ['a wrong role on OpenAI', '/v1/chat/completions', { messages: [{ role: 'robot', content: 'x' }] }, 'Invalid request: messages[0].role must be one of system, developer, user, assistant, tool, function']
+  ])('%s: the allowed values, once', async (_name, url, payload, message) => {
+    const res = payload === undefined ? await s.app.inject(url) : await post(url, payload)
+    expect(res.statusCode).toBe(400)
+    const body = res.json()
+    expect(body.message ?? body.error.message).toBe(message)
+  })
+
+  it('a JSON body over the limit names it: BODY_LIMIT_KB, and the OpenAI route\'s own', async () => {
+    const res = await post('/api/v1/chat', { user_id: 'u', messages: [userMsg('x'.repeat(20_000))] })
+    expect(res.statusCode).toBe(413)
+    expect(res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: 'JSON body over 16 KB (BODY_LIMIT_KB): send less, or raise the limit.' })
+    const big = await post('/v1/chat/completions', { messages: [userMsg('x'.repeat(2_000_000))] })
+    expect(big.statusCode).toBe(413)
+    expect(big.json().error.message).toMatch(/^JSON body over 1381 KB \(BODY_LIMIT_KB, plus room for one OPENAI_IMAGE_MAX_MB image\)/)
+  })
+
+  it('a refused request is logged at info with its reason', async () => {
+    const from = s.logs.length
+    await post('/api/v1/chat', { user_id: 'u', messages: [{ role: 'robot', content: 'x' }] })
+    await s.app.inject({ method: 'GET', url: '/api/v1/chat' })
+    const lines = s.logs.slice(from).map((l) => JSON.parse(l)).filter((l) => l.msg === 'request')
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 30, statusCode: 400, code: 'VALIDATION_ERROR', reason: 'Invalid request: messages[0].role must be one of user, assistant, system' }),
+      expect.objectContaining({ level: 30, statusCode: 405, code: 'METHOD_NOT_ALLOWED', reason: expect.stringContaining('use POST') })
+    ])
+  })
+
+  it('every gateway timestamp is ISO 8601: conversations, messages, workflow runs, bots (uploads and cancel: in their own tests)', async () => {
+    const conv = (await post('/api/v1/conversations', { user_id: 'u' })).json()
+    expect(iso(conv.data.created_at)).toBe(true)
+    const list = (await s.app.inject('/api/v1/conversations')).json()
+    expect(list.data.length).toBeGreaterThan(0)
+    expect(list.data.every((c: { created_at: unknown }) => iso(c.created_at))).toBe(true)
+
+    await post('/api/v1/chat', { user_id: 'u', conversation_id: conv.conversation_id, messages: [userMsg('hi')] })
+    const msgs = (await s.app.inject(`/api/v1/conversations/${conv.conversation_id}/messages`)).json()
+    expect(msgs.data.length).toBeGreaterThan(0)
+    expect(msgs.data.every((m: { created_at: unknown }) => iso(m.created_at))).toBe(true)
+
+    const run = (await post('/api/v1/workflows/wf-echo/run', { parameters: {}, is_async: true })).json()
+    const state = (await s.app.inject(`/api/v1/workflows/wf-echo/runs/${run.data.execute_id}`)).json()
+    expect(iso(state.data.created_at)).toBe(true)
+    expect(iso(state.data.updated_at)).toBe(true)
+
+    const bots = (await s.app.inject('/api/v1/bots?workspace_id=7500000000000000101')).json()
+    expect(bots.data.length).toBeGreaterThan(0)
+    for (const b of bots.data) {
+      expect(b.published_at === null || iso(b.published_at)).toBe(true)
+      expect(b.updated_at === null || iso(b.updated_at)).toBe(true)
+    }
+    expect(bots.data.some((b: { updated_at: unknown }) => iso(b.updated_at))).toBe(true)
+    const bot = (await s.app.inject('/api/v1/bots/bot-tool')).json()
+    expect(bot.data.updated_at === null || iso(bot.data.updated_at)).toBe(true)
+  })
+})

@@ -1,0 +1,68 @@
+// Issue 18.7: uploads say what they did. One file per upload (a second is a 400, and Coze
+// keeps nothing), a description over its limit is a 400 (never cut silently), and a
+// client that leaves mid-upload is logged as a client abort at info, not as a Coze fault.
+import net from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStack, type Stack } from '../helpers/stack.js'
+
+describe('uploads say what they did', () => {
+  let s: Stack
+  let url = ''
+  beforeAll(async () => {
+    s = await startStack({ SESSION_STORE: 'memory' })
+    url = await s.app.listen({ port: 0, host: '127.0.0.1' })
+  })
+  afterAll(async () => { await s.close() })
+
+  const upload = async (fill: (f: FormData) => void) => {
+    const form = new FormData()
+    fill(form)
+    const res = await fetch(`${url}/api/v1/upload`, { method: 'POST', body: form })
+    return { status: res.status, body: await res.json() as any }
+  }
+  const stored = () => s.emu.requests.filter((r) => r.path === '/v1/files/upload' && r.finished).length
+
+  const rows: Array<[string, (f: FormData) => void, number, string, RegExp]> = [
+    ['two files', (f) => { f.append('file', new Blob(['one']), 'a.txt'); f.append('file', new Blob(['two']), 'b.txt') }, 400, 'VALIDATION_ERROR', /One file per upload/],
+    ['a file and another file field', (f) => { f.append('file', new Blob(['one']), 'a.txt'); f.append('other', new Blob(['two']), 'b.txt') }, 400, 'VALIDATION_ERROR', /One file per upload/],
+    ['a 70 KB description', (f) => { f.append('description', 'd'.repeat(70 * 1024)); f.append('file', new Blob(['one']), 'a.txt') }, 400, 'VALIDATION_ERROR', /description" is over 64 KB/],
+    ['a 70 KB description after the file', (f) => { f.append('file', new Blob(['one']), 'a.txt'); f.append('description', 'd'.repeat(70 * 1024)) }, 400, 'VALIDATION_ERROR', /description" is over 64 KB/]
+  ]
+
+  it.each(rows)('%s → %i, and Coze stores nothing', async (_name, fill, status, code, message) => {
+    const before = stored()
+    const r = await upload(fill)
+    expect(r.status).toBe(status)
+    expect(r.body).toMatchObject({ success: false, code })
+    expect(r.body.message).toMatch(message)
+    expect(stored()).toBe(before)
+  })
+
+  it('a description of exactly 64 KB, before or after the file, is kept whole; an empty one is "not given"', async () => {
+    const full = 'd'.repeat(64 * 1024)
+    const before = await upload((f) => { f.append('description', full); f.append('file', new Blob(['one']), 'a.txt') })
+    expect(before.status).toBe(200)
+    expect(before.body.data.description).toBe(full)
+    const after = await upload((f) => { f.append('file', new Blob(['one']), 'a.txt'); f.append('description', '说明') })
+    expect(after.body.data.description).toBe('说明')
+    const empty = await upload((f) => { f.append('description', ''); f.append('file', new Blob(['one']), 'a.txt') })
+    expect(empty.status).toBe(200)
+    expect(empty.body.data).not.toHaveProperty('description')
+  })
+
+  it('a client that aborts mid-upload is logged as a client abort at info, never as an upstream failure', async () => {
+    const port = Number(new URL(url).port)
+    const from = s.logs.length
+    await new Promise<void>((resolve) => {
+      const head = 'POST /api/v1/upload HTTP/1.1\r\nHost: gw\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: 100000\r\n\r\n' +
+        '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n' + 'x'.repeat(5000)
+      const sock = net.connect(port, '127.0.0.1', () => { sock.write(head); setTimeout(() => { sock.destroy(); resolve() }, 200) })
+      sock.on('error', () => {})
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    const lines = s.logs.slice(from).map((l) => JSON.parse(l))
+    expect(lines.filter((l) => l.level >= 40)).toEqual([])
+    expect(lines.find((l) => l.msg === 'request aborted by the client')).toMatchObject({ level: 30, url: '/api/v1/upload' })
+    expect(JSON.stringify(lines)).not.toContain('UPSTREAM_UNAVAILABLE')
+  })
+})

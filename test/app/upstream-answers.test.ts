@@ -1,0 +1,52 @@
+// Issue 18.5: no fake success. A malformed, truncated or refused Coze answer on a JSON
+// endpoint is a 502 that says what happened, never a 200 with empty fields or a 500.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { InjectOptions } from 'fastify'
+import type { Fault } from '../../src/emulator/index.js'
+import { startStack, type Stack } from '../helpers/stack.js'
+
+const ENDPOINTS: Array<[string, string, InjectOptions]> = [
+  ['users/me', '/v1/users/me', { url: '/api/v1/user/info' }],
+  ['workspaces', '/v1/workspaces', { url: '/api/v1/workspaces' }],
+  ['conversation create', '/v1/conversation/create', { method: 'POST', url: '/api/v1/conversations', payload: { user_id: 'u1' } }],
+  ['conversation list', '/v1/conversations', { url: '/api/v1/conversations' }],
+  ['message list', '/v1/conversation/message/list', { url: '/api/v1/conversations/{conversation}/messages' }],
+  ['workflow run (sync)', '/v1/workflow/run', { method: 'POST', url: '/api/v1/workflows/wf-echo/run', payload: { parameters: { input: 'x' } } }],
+  ['workflow run (async)', '/v1/workflow/run', { method: 'POST', url: '/api/v1/workflows/wf-echo/run', payload: { parameters: {}, is_async: true } }],
+  ['workflow execute', '/v1/workflow/run', { method: 'POST', url: '/api/v1/workflows/wf-echo/execute', payload: { inputs: {} } }],
+  ['bot list', '/v1/bots', { url: '/api/v1/bots?workspace_id=7500000000000000101' }],
+  ['one bot', '/v1/bots/bot-tool', { url: '/api/v1/bots/bot-tool' }]
+]
+
+const FAULTS: Array<[string, Fault, number, string, RegExp]> = [
+  ['malformed JSON', { kind: 'malformed' }, 502, 'UPSTREAM_ERROR', /could not read/],
+  ['a truncated answer', { kind: 'truncate' }, 502, 'UPSTREAM_TRUNCATED', /truncated/],
+  ['HTTP 401', { kind: 'http_status', status: 401 }, 502, 'UPSTREAM_AUTH', /COZE_API_TOKEN/],
+  ['HTTP 403', { kind: 'http_status', status: 403 }, 502, 'UPSTREAM_AUTH', /COZE_API_TOKEN/],
+  ['HTTP 429', { kind: 'http_status', status: 429 }, 429, 'UPSTREAM_RATE_LIMITED', /rate limit/],
+  ['HTTP 500', { kind: 'http_status', status: 500 }, 502, 'UPSTREAM_ERROR', /HTTP error/]
+]
+
+const rows = ENDPOINTS.flatMap(([name, path, req]) => FAULTS.map(([fault, f, status, code, message]) =>
+  [`${name}, ${fault}`, path, req, f, status, code, message] as const))
+
+describe('a bad Coze answer is never a success or a 500', () => {
+  let s: Stack
+  let conversation = ''
+  beforeAll(async () => {
+    s = await startStack({ SESSION_STORE: 'memory' })
+    conversation = (await s.app.inject({ method: 'POST', url: '/api/v1/conversations', payload: {} })).json().conversation_id
+  })
+  afterAll(async () => { await s.close() })
+  afterEach(() => { s.emu.faults.clear() })
+
+  it.each(rows)('%s', async (_name, path, req, fault, status, code, message) => {
+    s.emu.faults.inject(fault, { path })
+    const res = await s.app.inject({ ...req, url: String(req.url).replace('{conversation}', conversation) })
+    expect(res.statusCode).toBe(status)
+    expect(res.json()).toMatchObject({ success: false, data: null, code })
+    expect(res.json().message).toMatch(message)
+    // Nothing internal leaks (stack traces, TypeError names).
+    expect(res.body).not.toMatch(/TypeError|at .*\.js|Cannot read/)
+  })
+})
