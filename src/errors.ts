@@ -89,7 +89,7 @@ export const errors = {
   invalidUrl: (path: string) => new GatewayError(400, 'INVALID_URL', `The URL ${JSON.stringify(path)} is not valid: a "%" must start a percent-encoded byte such as %2F. Encode the path segment (encodeURIComponent).`),
   uriTooLong: (maxChars: number) => new GatewayError(414, 'URI_TOO_LONG', `A path segment of the URL is longer than ${maxChars} characters: ids are at most 128 characters.`),
   headersTooLarge: () => new GatewayError(431, 'HEADERS_TOO_LARGE', 'The request line and headers are too large (16 KB at most): shorten the URL or the headers (cookies), and send data in the body.'),
-  requestTimeout: (ms: number, variable: string) => new GatewayError(408, 'REQUEST_TIMEOUT', `The request was not received within ${ms} ms (${variable}): send the headers and body at once.`, { headers: { connection: 'close' } }),
+  requestTimeout: (ms: number, variable: string) => new GatewayError(408, 'REQUEST_TIMEOUT', `The request was not received within ${ms} ms (${variable}): send the headers and body at once.`),
   incompleteBody: (declared: number | undefined, ms: number, variable: string) => new GatewayError(400, 'INCOMPLETE_BODY',
     `The request body did not arrive whole within ${ms} ms (${variable})${declared === undefined ? '' : `: fewer than the ${declared} bytes its Content-Length announced came`}. ` +
     'Send the whole body at once, with a Content-Length that matches it.', { headers: { connection: 'close' } }),

@@ -86,8 +86,6 @@ function fromFastifyError (err: FastifyError, ctx: ErrorContext): GatewayError |
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
       return errors.payloadTooLarge('Too many multipart parts or fields: send one "file" part and at most a "description" field.')
-    case 'FST_ERR_BAD_URL':
-      return errors.invalidUrl(String((err as { message?: string }).message?.match(/'(.*)'/)?.[1] ?? ''))
     default:
       break
   }

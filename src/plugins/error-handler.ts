@@ -50,7 +50,11 @@ export function surfaceForPath (url: string): Surface {
 /** Logs and sends one error in the surface's format. */
 export function sendError (request: FastifyRequest, reply: FastifyReply, err: unknown, surface: Surface, limits: Limits): FastifyReply | undefined {
   // The client left: there is no one to answer (the upstream call was already aborted).
-  if (err instanceof ClientAbortError) return reply.code(499).send()
+  // The onRequestAbort hook logs a client that left mid-request; this one left while waiting.
+  if (err instanceof ClientAbortError) {
+    if (!request.raw.aborted) request.log.info({ method: request.method, url: request.url }, 'request aborted by the client')
+    return reply.code(499).send()
+  }
   const e = toClientError(err, { maxUploadMb: limits.MAX_UPLOAD_MB, bodyLimitKb: limits.BODY_LIMIT_KB, routeBodyLimit: request.routeOptions?.bodyLimit })
   if (e.statusCode >= 500 && e.code === 'INTERNAL_ERROR') {
     request.log.error({ err }, 'unhandled error')
@@ -91,8 +95,11 @@ class RouteTable {
 export function frameworkError (limits: Limits) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/'
-    const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.uriTooLong(MAX_PARAM_CHARS) : err.code === 'FST_ERR_BAD_URL' ? errors.invalidUrl(path) : err
-    request.log.info({ statusCode: (e as { statusCode?: number }).statusCode, code: (e as { code?: string }).code, url: request.url }, `refused: ${(e as Error).message}`)
+    const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? errors.uriTooLong(MAX_PARAM_CHARS)
+      : err.code === 'FST_ERR_BAD_URL' ? errors.invalidUrl(path) : toClientError(err, { maxUploadMb: limits.MAX_UPLOAD_MB, bodyLimitKb: limits.BODY_LIMIT_KB })
+    // No route, so no request log line: this is it.
+    request.log.info({ method: request.method, url: request.url, statusCode: e.statusCode, code: e.code }, `refused: ${e.message}`)
     return sendError(request, reply, e, surfaceForPath(request.url), limits)
   }
 }

@@ -52,7 +52,8 @@ export function serverTimeouts (c: Config): Pick<FastifyServerOptions, 'connecti
 
 /** Fastify's clientErrorHandler: errors of the HTTP parser, before any route, as an envelope. */
 export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  // The client went away (reset, or closed mid-request): nothing to answer, nothing it did wrong.
+  if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || socket.destroyed) { socket.destroy(); return }
   const e = err.code === 'HPE_HEADER_OVERFLOW'
     ? errors.headersTooLarge()
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'

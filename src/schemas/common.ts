@@ -12,7 +12,7 @@ export const ErrorEnvelopeSchema = Type.Object({
 }, {
   $id: 'ErrorEnvelope',
   description: 'Every error: the envelope with success=false',
-  examples: [{ success: false, message: 'Invalid request: body must have required property \'messages\'', data: null, code: 'VALIDATION_ERROR' }]
+  examples: [{ success: false, message: 'Invalid request: messages is required', data: null, code: 'VALIDATION_ERROR' }]
 })
 
 export const ErrorRef = Type.Ref('ErrorEnvelope')

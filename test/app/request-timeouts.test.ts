@@ -125,7 +125,7 @@ describe('bounded time for everything', () => {
         body: JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] })
       })
       expect(res.status).toBe(504)
-      expect((await res.json()).error).toMatchObject({ type: 'upstream_error', code: 'upstream_timeout' })
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ type: 'upstream_error', code: 'upstream_timeout' })
       expect(Date.now() - t0).toBeLessThan(1000 + SLACK_MS)
     })
   })
