@@ -222,8 +222,9 @@ export function finishDocument<T extends object> (input: T): T {
     forEachSchema(root, (s) => {
       // OpenAPI 3.0 Schema Objects have `example`, not `examples`.
       if (Array.isArray(s.examples)) { s.example ??= s.examples[0]; delete s.examples }
-      // `true` is the default; spelled out, it makes Swagger UI invent `additionalProp1`.
-      if (s.additionalProperties === true) delete s.additionalProperties
+      // `true` is the default; spelled out next to properties, it makes Swagger UI invent
+      // `additionalProp1`. (A free-form object keeps it: linters read its absence as false.)
+      if (s.additionalProperties === true && s.properties) delete s.additionalProperties
     })
   }
 
