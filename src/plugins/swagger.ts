@@ -44,7 +44,7 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
     },
     // shared schemas keep their $id as component name (components/schemas/ErrorEnvelope)
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
-    transform: transformRoute as never,
+    transform: transformRoute,
     transformObject: (doc) => finishDocument('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject)
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
