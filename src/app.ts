@@ -2,7 +2,6 @@
 // reads process.env: server.ts and the tests own those.
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -11,12 +10,14 @@ import { createCozeClient, type CozeClient } from './coze/client.js'
 import { errors } from './errors.js'
 import type { SseStream } from './sse.js'
 import errorHandler from './plugins/error-handler.js'
+import cors from './plugins/cors.js'
 import requestContext, { requestId } from './plugins/request-context.js'
 import swagger from './plugins/swagger.js'
 import chat from './chat/plugin.js'
 import { UpstreamHealth } from './upstream-health.js'
 import { registerRoutes } from './routes/index.js'
 import { cachingSerializerFactory } from './serializer-cache.js'
+import { isPublicRoute, PROBE_PATHS } from './public-routes.js'
 
 export interface AppDeps {
   /** A prebuilt Coze client (tests); by default one is built from the config. */
@@ -66,7 +67,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   // One log line per request, with the request id and the Coze logid when there was one.
   app.addHook('onResponse', async (request, reply) => {
     const logid = reply.getHeader('x-coze-logid')
-    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}) }, 'request')
+    const level = reply.statusCode < 400 && PROBE_PATHS.has(request.routeOptions.url ?? '') ? 'debug' : 'info'
+    request.log[level]({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}) }, 'request')
   })
 
   app.addHook('onRequestAbort', async (request) => {
@@ -90,11 +92,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.addHook('onResponse', async (request) => { if (closing) request.raw.socket?.end() })
   app.addHook('onClose', async () => { if (!deps.coze) coze.close() })
 
-  await app.register(cors, {
-    origin: config.CORS_ORIGINS === '*' ? '*' : config.CORS_ORIGINS.split(',').map((s) => s.trim()),
-    exposedHeaders: ['x-request-id', 'x-coze-logid', 'x-coze-conversation-id', 'x-coze-chat-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
-  })
+  await app.register(cors, { origins: config.CORS_ORIGINS })
   if (config.ENABLE_RATE_LIMIT) {
+    // Probes, the status page and the docs stay outside the limiter (see public-routes.ts).
+    app.addHook('onRoute', (route) => { if (isPublicRoute(route.url)) route.config = { ...route.config, rateLimit: false } })
     await app.register(rateLimit, {
       max: config.RATE_LIMIT_REQUESTS,
       timeWindow: config.RATE_LIMIT_WINDOW * 1000,

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { errors } from '../errors.js'
 import { sessionView } from '../sessions/view.js'
-import { CommonErrors, Envelope, ErrorRef, UpstreamErrors } from '../schemas/common.js'
+import { CommonErrors, Envelope, ErrorRef, Timestamp, UpstreamErrors } from '../schemas/common.js'
 import { CreateSessionBody, OwnerQuery, PageQuery, Pagination, SessionParams, SessionSchema, USER_ID } from '../schemas/sessions.js'
 import { allowEmptyJsonBody } from './optional-body.js'
 
@@ -71,7 +71,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: SessionParams,
       querystring: OwnerQuery,
       body: OwnerBody,
-      response: { 200: Envelope(SessionSchema, { cleared_at: Type.String() }), ...UpstreamErrors }
+      response: { 200: Envelope(SessionSchema, { cleared_at: Timestamp }), ...UpstreamErrors }
     }
   }, async (request) => {
     const userId = request.query.user_id ?? request.body.user_id

@@ -16,6 +16,11 @@ const FileData = Type.Object({
   description: Type.Optional(Type.String())
 }, { examples: [{ file_id: '7369495981102020001', file_name: 'document.pdf', bytes: 152236, created_at: 1715847583, description: '这是一个PDF文档' }] })
 
+const UploadForm = Type.Object({
+  description: Type.Optional(Type.String({ description: 'Optional; send it before the file part' })),
+  file: Type.String({ format: 'binary', description: 'The file' })
+}, { required: ['file'] })
+
 const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/v1/upload', {
     schema: {
@@ -23,6 +28,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Upload a file to Coze (multipart/form-data)',
       description: `Fields: \`file\` (required), \`description\` (optional, before the file part). Max ${app.config.MAX_UPLOAD_MB} MB (MAX_UPLOAD_MB) → 413. The returned file_id can be used in chat content parts.`,
       consumes: ['multipart/form-data'],
+      multipartForm: UploadForm,
       response: { 200: Envelope(FileData, { file_id: Type.String() }), 413: ErrorRef, 415: ErrorRef, ...UpstreamErrors }
     },
     bodyLimit: uploadBodyLimit(app.config.MAX_UPLOAD_MB)

@@ -40,13 +40,13 @@ export const SimpleSessionInfo = Type.Object({
   last_activity: Type.String({ format: 'date-time' }),
   message_count: Type.Integer(),
   status: Type.String()
-}, { examples: [{ session_id: 'demo_session_1', user_id: 'user123', conversation_id: 'conv_789xyz', last_activity: '2024-01-15T10:30:15.123456', message_count: 5, status: 'active' }] })
+}, { examples: [{ session_id: 'demo_session_1', user_id: 'user123', conversation_id: 'conv_789xyz', last_activity: '2024-01-15T10:30:15.123Z', message_count: 5, status: 'active' }] })
 
 export const SimpleClearReply = Type.Object({
   message: Type.String(),
   session_id: Type.String(),
   cleared_at: Type.String({ format: 'date-time' })
-}, { examples: [{ message: 'Session cleared', session_id: 'demo_session_1', cleared_at: '2024-01-15T10:35:00.123456' }] })
+}, { examples: [{ message: 'Session cleared', session_id: 'demo_session_1', cleared_at: '2024-01-15T10:35:00.123Z' }] })
 
 export const Detail = Type.Object({ detail: Type.String() }, { description: 'Error: {"detail": "..."}' })
 
