@@ -2,6 +2,7 @@
 // Loaded once (server.ts); buildApp() only ever sees the typed Config.
 import { Type, type Static } from 'typebox'
 import { Ajv } from 'ajv'
+import { loadAccess, type AccessConfig } from './access/config.js'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, description: string, minimum = 0) => Type.Integer({ default: def, minimum, description })
@@ -40,7 +41,12 @@ export const EnvSchema = Type.Object({
   COZE_MODEL_MAP: Str('{}', 'OpenAI-compatible API: JSON object from model name (alias) to Coze bot id'),
   OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
   OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
-  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)')
+  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(false, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (SSRF: keep false where untrusted clients reach the gateway)'),
+  GATEWAY_KEYS_FILE: Str('', 'Access control: JSON file of gateway API keys {"keys": [...]} (see README "Access control")'),
+  GATEWAY_API_KEYS: Str('', 'Access control: comma-separated raw gateway API keys with every scope (quick setups)'),
+  ALLOWED_BOT_IDS: Str('', 'Access control: comma-separated bot ids clients may use (empty: any); COZE_MODEL_MAP bots count as listed on /v1'),
+  ALLOWED_WORKFLOW_IDS: Str('', 'Access control: comma-separated workflow ids clients may run (empty: any)'),
+  ACCOUNT_ROUTES: Bool(true, 'Access control: false turns off the account routes (user info, workspaces, bots, connection test)')
 })
 
 type Env = Static<typeof EnvSchema>
@@ -53,6 +59,8 @@ export interface Config extends Env {
   version: string
   /** COZE_MODEL_MAP parsed: model alias → Coze bot id (null prototype) */
   modelMap: Readonly<Record<string, string>>
+  /** Gateway API keys and allow-lists (GATEWAY_KEYS_FILE, GATEWAY_API_KEYS, ALLOWED_*_IDS) */
+  access: AccessConfig
 }
 
 export class ConfigError extends Error {}
@@ -85,7 +93,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
   if (value.SESSION_STORE === 'redis' && !value.REDIS_URL) {
     throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
   }
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: parseModelMap(value.COZE_MODEL_MAP), ...overrides }
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: parseModelMap(value.COZE_MODEL_MAP), access: loadAccess(value), ...overrides }
 }
 
 /** COZE_MODEL_MAP → alias → bot id. Throws ConfigError with the reason and an example. */

@@ -60,6 +60,9 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       const req = { surface: 'openai' as const, user_id: user, ...mapped.toolOutputs }
       run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
+      // The bot and budget are the chat service's to check; here once more, before any image goes up to Coze.
+      app.access.checkBot(request.principal, botId, 'openai')
+      await app.access.checkBudget(request.principal)
       await uploadAll(app, loader, reply, mapped.files, request.clientGone)
       const req = { surface: 'openai' as const, bot_id: botId, user_id: user, messages: mapped.messages }
       run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
@@ -76,7 +79,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Each entry names its Coze bot (`bot_id`) and, when Coze could tell, the bot name (cached 10 minutes).',
       response: { 200: ModelListSchema, ...OpenAIErrors }
     }
-  }, async () => ({ object: 'list' as const, data: await catalog.list() }))
+  }, async (request) => ({ object: 'list' as const, data: (await catalog.list()).filter((m) => app.access.botAllowed(request.principal, m.bot_id, 'openai')) }))
 
   app.get('/models/:model', {
     schema: {
@@ -85,7 +88,11 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ model: Type.String({ minLength: 1, description: 'URL-encoded (a "/" in a name is %2F)' }) }),
       response: { 200: ModelSchema, ...OpenAIErrors }
     }
-  }, async (request) => catalog.retrieve(request.params.model))
+  }, async (request) => {
+    const { botId } = resolveModel(config, request.params.model)
+    app.access.checkBot(request.principal, botId, 'openai')
+    return catalog.retrieve(request.params.model)
+  })
 }
 
 /** Uploads image/file parts to Coze, one at a time, and fills in their file ids. */
