@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-keys-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const HASH = 'a'.repeat(64)
-const good = { id: 'web', name: 'website', hash: HASH, scopes: ['chat'] }
+const good = { id: 'web', name: 'website', hash: HASH, scopes: ['chat' as const] }
 
 function startError (content: string): string {
   const path = join(dir, `k-${Math.random().toString(36).slice(2)}.json`)

@@ -71,7 +71,7 @@ describe('publishable keys: accepted only from their listed origins, rpm per cli
   it('from a listed Origin: served; from an unlisted one or with no Origin: 403 origin not allowed', async () => {
     expect((await chat({ origin: 'https://www.example.com', 'x-forwarded-for': '10.9.9.9' })).statusCode).toBe(200)
     const before = s.emu.requests.length
-    for (const headers of [{ origin: 'https://copycat.example' }, {}]) {
+    for (const headers of [{ origin: 'https://copycat.example' }, {}] as Array<Record<string, string>>) {
       const r = await chat(headers)
       expect(r.statusCode).toBe(403)
       expect(r.json()).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/^origin not allowed: the API key "web" is a publishable key/) })
