@@ -182,7 +182,7 @@ describe('two gateway processes behind nginx, on one redis-server', () => {
     for (let i = 0; i < 2; i++) {
       const { id, res } = await call('/api/v1/sessions?user_id=rl', { headers: client })
       expect(res.status).toBe(429)
-      expect((await res.json()).code).toBe('RATE_LIMITED')
+      expect((await res.json() as any).code).toBe('RATE_LIMITED')
       refusedBy.push(await servedBy(id))
     }
     expect(new Set(refusedBy)).toEqual(new Set(['gateway-1', 'gateway-2']))
@@ -195,7 +195,7 @@ describe('two gateway processes behind nginx, on one redis-server', () => {
     for (let i = 0; i < KEY_RPM; i++) expect((await call('/api/v1/sessions?user_id=k', { headers })).res.status).toBe(200)
     const over = (await call('/api/v1/sessions?user_id=k', { headers })).res
     expect(over.status).toBe(429)
-    expect((await over.json()).message).toMatch(/5 requests per minute/)
+    expect((await over.json() as any).message).toMatch(/5 requests per minute/)
   })
 
   /** Sends requests that nothing else depends on until the next one would reach `target`'s other instance. */
@@ -212,14 +212,14 @@ describe('two gateway processes behind nginx, on one redis-server', () => {
     const client = { 'x-forwarded-for': '198.51.100.40' }
     const first = await call('/api/v1/chat', { body: { user_id: 'ada', session_id: 'roaming', messages: [userMsg('my name is Ada')] }, headers: client })
     expect(first.res.status).toBe(200)
-    const a = await first.res.json()
+    const a = await first.res.json() as any
     const where = await servedBy(first.id)
     const other = where === 'gateway-1' ? 'gateway-2' : 'gateway-1'
     await nextGoesTo(other)
     const second = await call('/api/v1/chat', { body: { user_id: 'ada', session_id: 'roaming', messages: [userMsg('what is my name?')] }, headers: client })
     expect(second.res.status).toBe(200)
     expect(await servedBy(second.id)).toBe(other)
-    const b = await second.res.json()
+    const b = await second.res.json() as any
     expect(b.data.content).toContain('Turn 2. You said: "what is my name?". Earlier you said: "my name is Ada"')
     expect(b.conversation_id).toBe(a.conversation_id)
   })
@@ -261,7 +261,7 @@ describe('two gateway processes behind nginx, on one redis-server', () => {
 
   it('two chats on one conversation, through both instances, never overlap upstream', async () => {
     const client = { 'x-forwarded-for': '198.51.100.60', authorization: `Bearer ${PLAIN_KEY}` }
-    const conv = (await (await call('/api/v1/chat', { body: { user_id: 'q', bot_id: 'bot-slow', messages: [userMsg('open')] }, headers: client })).res.json()).conversation_id as string
+    const conv = ((await (await call('/api/v1/chat', { body: { user_id: 'q', bot_id: 'bot-slow', messages: [userMsg('open')] }, headers: client })).res.json()) as any).conversation_id as string
     const chatsBefore = emu.requests.filter((r) => r.path === '/v3/chat').length
     const start = (text: string) => call('/api/v1/chat', { body: { user_id: 'q', bot_id: 'bot-slow', conversation_id: conv, stream: true, messages: [userMsg(text)] }, headers: client })
     const [x, y] = await Promise.all([start('alpha beta gamma delta'), start('one two three four')])
@@ -290,7 +290,7 @@ describe('two gateway processes behind nginx, on one redis-server', () => {
     for (let i = 0; i < 2; i++) {
       const again = await call('/api/v1/chat', { body: { user_id: 's', stream: true, messages: [userMsg('me too')] }, headers: client })
       expect(again.res.status).toBe(429)
-      expect((await again.res.json()).code).toBe('TOO_MANY_STREAMS')
+      expect((await again.res.json() as any).code).toBe('TOO_MANY_STREAMS')
       refused.push(again.id)
     }
     await open.res.text()
