@@ -13,6 +13,8 @@ import errorHandler from './plugins/error-handler.js'
 import cors from './plugins/cors.js'
 import requestContext, { requestId } from './plugins/request-context.js'
 import swagger from './plugins/swagger.js'
+import securityHeaders from './plugins/security-headers.js'
+import accessControl, { rateLimitStore } from './access/plugin.js'
 import chat from './chat/plugin.js'
 import { UpstreamHealth } from './upstream-health.js'
 import { registerRoutes } from './routes/index.js'
@@ -38,7 +40,7 @@ declare module 'fastify' {
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const loggerOpts = deps.logger && typeof (deps.logger as { info?: unknown }).info === 'function'
     ? { loggerInstance: deps.logger as FastifyServerOptions['loggerInstance'] }
-    : { logger: deps.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'headers.authorization', '*.token'] } }
+    : { logger: deps.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'headers.authorization', 'req.headers["x-api-key"]', 'headers["x-api-key"]', '*.token'] } }
 
   const options: FastifyServerOptions = {
     ...loggerOpts,
@@ -62,6 +64,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.decorate('sseStreams', new Set<SseStream>())
   app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
   await app.register(requestContext)
+  await app.register(accessControl)
   await app.register(chat)
 
   // One log line per request, with the request id and the Coze logid when there was one.
@@ -99,6 +102,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     await app.register(rateLimit, {
       max: config.RATE_LIMIT_REQUESTS,
       timeWindow: config.RATE_LIMIT_WINDOW * 1000,
+      // REDIS_URL: one count shared by every instance (exact across them); Redis down: not limited, logged.
+      ...rateLimitStore(app, 'ip'),
+      skipOnError: true,
       errorResponseBuilder: (_req, ctx) => errors.rateLimited(`Rate limit exceeded: ${ctx.max} requests per ${config.RATE_LIMIT_WINDOW} s. Retry in ${ctx.after}.`)
     })
   }
@@ -106,6 +112,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     limits: { fileSize: config.MAX_UPLOAD_MB * 1024 * 1024, files: 1, fields: 10, parts: 20, fieldSize: 64 * 1024 }
   })
   await app.register(errorHandler, { maxUploadMb: config.MAX_UPLOAD_MB })
+  await app.register(securityHeaders)
   await app.register(swagger, { version: config.version })
 
   await registerRoutes(app)

@@ -2,6 +2,7 @@
 // Loaded once (server.ts); buildApp() only ever sees the typed Config.
 import { Type, type Static } from 'typebox'
 import { Ajv } from 'ajv'
+import { loadAccess, type AccessConfig } from './access/config.js'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, description: string, minimum = 0) => Type.Integer({ default: def, minimum, description })
@@ -42,7 +43,12 @@ export const EnvSchema = Type.Object({
   COZE_VOICE_MAP: Str('{}', 'Audio: JSON object from voice name (e.g. an OpenAI voice such as "alloy") to Coze voice_id'),
   OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
   OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
-  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)')
+  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(false, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (SSRF: keep false where untrusted clients reach the gateway)'),
+  GATEWAY_KEYS_FILE: Str('', 'Access control: JSON file of gateway API keys {"keys": [...]} (see README "Access control")'),
+  GATEWAY_API_KEYS: Str('', 'Access control: comma-separated raw gateway API keys with every scope (quick setups)'),
+  ALLOWED_BOT_IDS: Str('', 'Access control: comma-separated bot ids clients may use (empty: any); COZE_MODEL_MAP bots count as listed on /v1'),
+  ALLOWED_WORKFLOW_IDS: Str('', 'Access control: comma-separated workflow ids clients may run (empty: any)'),
+  ACCOUNT_ROUTES: Bool(true, 'Access control: false turns off the account routes (user info, workspaces, bots, connection test)')
 })
 
 type Env = Static<typeof EnvSchema>
@@ -59,6 +65,8 @@ export interface Config extends Env {
   chatflowMap: Readonly<Record<string, ChatflowAlias>>
   /** COZE_VOICE_MAP parsed: voice name → Coze voice_id (null prototype) */
   voiceMap: Readonly<Record<string, string>>
+  /** Gateway API keys and allow-lists (GATEWAY_KEYS_FILE, GATEWAY_API_KEYS, ALLOWED_*_IDS) */
+  access: AccessConfig
 }
 
 /** A COZE_MODEL_MAP value that names a chatflow instead of a bot. */
@@ -95,7 +103,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
     throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
   }
   const models = parseModelMap(value.COZE_MODEL_MAP)
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), ...overrides }
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), access: loadAccess(value), ...overrides }
 }
 
 /**

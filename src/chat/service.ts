@@ -15,6 +15,7 @@ import type { SessionService } from '../sessions/service.js'
 import { releaseAll, type ChatQueue } from '../sessions/queue.js'
 import type { Release, SessionRecord } from '../sessions/types.js'
 import type { UpstreamHealth } from '../upstream-health.js'
+import type { AccessPolicy } from '../access/policy.js'
 import type { CancelRequest, ChatContext, ChatEvent, ChatflowTarget, ChatRequest, Surface, ToolOutputsRequest, Turn } from './types.js'
 
 export interface ChatServiceDeps {
@@ -23,20 +24,20 @@ export interface ChatServiceDeps {
   sessions: SessionService
   queue: ChatQueue
   upstream: UpstreamHealth
+  /** The key's bots, budget and ownership (src/access/) */
+  access: AccessPolicy
   log: FastifyBaseLogger
 }
 
 interface SurfaceDefaults {
   /** The user of a request that names none, after DEFAULT_USER_ID. */
   fallbackUser?: string
-  /** A request without user_id continues an existing session as the session's own user. */
-  inheritUser?: boolean
 }
 
 const SURFACES: Record<Surface, SurfaceDefaults> = {
   api: {},
   workflow: {},
-  chatbot: { fallbackUser: 'anonymous', inheritUser: true },
+  chatbot: { fallbackUser: 'anonymous' },
   openai: { fallbackUser: 'openai-user' }
 }
 
@@ -64,18 +65,30 @@ export class ChatService {
     return req.session_id ? this.sessionChat(req, req.session_id, ctx) : this.conversationChat(req, ctx)
   }
 
+  /**
+   * The allow-lists a chat is held to (403), for a surface that has work to do before the
+   * chat itself (the OpenAI route uploads images first; its model lookup).
+   */
+  authorize (req: ChatRequest, ctx: Pick<ChatContext, 'principal'>): void {
+    this.checkTarget(ctx, this.targetOf(req), req.surface)
+  }
+
   /** Continues a chat that waits on tool outputs; the conversation must be the user's. */
   async * toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
     const userId = this.userOf(req.surface, req.user_id)
+    const owner = this.d.access.ownerOf(ctx.principal, userId)
+    const strict = this.d.access.strictOwnership(ctx.principal)
     const sessions = this.d.sessions
-    await sessions.checkConversation(req.conversation_id, userId)
+    await sessions.checkConversation(req.conversation_id, owner, strict)
+    await this.d.access.checkBudget(ctx.principal)
     const release = await this.d.queue.conversation(req.conversation_id, this.d.queue.deadline(), ctx.signal)
     try {
-      await sessions.checkConversation(req.conversation_id, userId)
+      await sessions.checkConversation(req.conversation_id, owner, strict)
       const turn = { conversation_id: req.conversation_id, chat_id: req.chat_id, tool_outputs: req.tool_outputs }
       const info: Turn = { user_id: userId }
       for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, this.streamOptions(ctx)))) {
-        if (ev.type === 'chat_completed' && userId) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, userId))
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed' && owner) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, owner))
         yield emit(ev, info, ctx)
       }
     } finally {
@@ -85,7 +98,8 @@ export class ChatService {
 
   /** Cancels a chat in progress; one that has finished is a 409 that says why. */
   async cancel (req: CancelRequest, ctx: Partial<ChatContext> = {}): Promise<ChatState> {
-    await this.d.sessions.checkConversation(req.conversation_id, this.userOf('api', req.user_id))
+    const owner = this.d.access.ownerOf(ctx.principal, this.userOf('api', req.user_id))
+    await this.d.sessions.checkConversation(req.conversation_id, owner, this.d.access.strictOwnership(ctx.principal))
     try {
       return await cancelChat(this.d.coze, req, ctx)
     } catch (err) {
@@ -94,8 +108,13 @@ export class ChatService {
     }
   }
 
-  private userOf (surface: Surface, given: string | undefined, inherited?: string): string | undefined {
-    return given || inherited || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
+  private userOf (surface: Surface, given: string | undefined): string | undefined {
+    return given || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
+  }
+
+  /** The real usage of a finished turn counts against the key's daily budget. */
+  private async spend (ev: UpstreamEvent, ctx: ChatContext): Promise<void> {
+    if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await this.afterTurn(() => this.d.access.spend(ctx.principal, ev.usage.token_count))
   }
 
   /**
@@ -117,6 +136,12 @@ export class ChatService {
     return { key: botId, bot_id: botId }
   }
 
+  /** The key's and the gateway's allow-lists, before Coze is called: a bot, or a chatflow (ALLOWED_WORKFLOW_IDS). */
+  private checkTarget (ctx: Pick<ChatContext, 'principal'>, t: Target, surface: Surface): void {
+    if (t.chatflow) this.d.access.checkWorkflow(ctx.principal, t.chatflow.workflow_id)
+    else this.d.access.checkBot(ctx.principal, t.key, surface)
+  }
+
   private streamOptions (ctx: ChatContext) {
     return { ...this.limits, signal: ctx.signal, onLogid: ctx.onLogid }
   }
@@ -136,18 +161,24 @@ export class ChatService {
   /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
   private async * conversationChat (req: ChatRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
+    const access = this.d.access
     const userId = this.userOf(req.surface, req.user_id)
+    const owner = access.ownerOf(ctx.principal, userId)
+    const strict = access.strictOwnership(ctx.principal)
     const conversationId = req.conversation_id
     // Fast 404 for someone else's conversation, before any queueing.
-    if (conversationId) await sessions.checkConversation(conversationId, userId)
+    if (conversationId) await sessions.checkConversation(conversationId, owner, strict)
     const target = this.targetOf(req)
-    if (!userId) throw errors.userIdRequired()
+    this.checkTarget(ctx, target, req.surface)
+    if (!userId || !owner) throw errors.userIdRequired()
+    await access.checkBudget(ctx.principal)
     const run = this.runner(target, req, userId, toCozeMessages(req.messages, Boolean(conversationId)), ctx)
     const info = turnOf(target, userId)
 
     if (!conversationId) {
       for await (const ev of run({})) {
-        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, userId, true)
+        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, owner, true)
+        await this.spend(ev, ctx)
         yield emit(ev, info, ctx)
       }
       return
@@ -155,9 +186,10 @@ export class ChatService {
     const deadline = this.d.queue.deadline()
     const release = await this.d.queue.conversation(conversationId, deadline, ctx.signal)
     try {
-      await sessions.checkConversation(conversationId, userId)
+      await sessions.checkConversation(conversationId, owner, strict)
       for await (const ev of this.retrying(run, {}, ctx.signal, deadline)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId))
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, owner))
         yield emit(ev, info, ctx)
       }
     } finally {
@@ -168,13 +200,17 @@ export class ChatService {
   /** A chat on a session: the session is created on first use, and its conversation with it. */
   private async * sessionChat (req: ChatRequest, sessionId: string, ctx: ChatContext): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
+    const access = this.d.access
     const existing = await sessions.peek(sessionId)
-    const userId = this.userOf(req.surface, req.user_id, SURFACES[req.surface].inheritUser ? existing?.user_id : undefined)
-    if (!userId) throw errors.userIdRequired()
-    if (existing && existing.user_id !== userId) throw errors.sessionNotFound(sessionId)
+    const userId = this.userOf(req.surface, req.user_id)
+    const owner = access.ownerOf(ctx.principal, userId)
+    if (!userId || !owner) throw errors.userIdRequired()
+    if (existing && existing.user_id !== owner) throw errors.sessionNotFound(sessionId)
     const target = this.targetOf(req, existing?.bot_id)
+    this.checkTarget(ctx, target, req.surface)
     if (existing) checkBinding(existing, target.key, req.conversation_id)
-    else if (req.conversation_id) await sessions.checkConversation(req.conversation_id, userId)
+    else if (req.conversation_id) await sessions.checkConversation(req.conversation_id, owner, access.strictOwnership(ctx.principal))
+    await access.checkBudget(ctx.principal)
     // `fresh`: the conversation is new, so the whole context goes up.
     const messages = (fresh: boolean) => toCozeMessages(req.messages, !fresh)
     const run = this.runner(target, req, userId, messages(false), ctx)
@@ -186,9 +222,9 @@ export class ChatService {
     try {
       releases.push(await this.d.queue.session(sessionId, deadline, signal))
       let r = await sessions.peek(sessionId)
-      if (r && r.user_id !== userId) throw errors.sessionNotFound(sessionId)
+      if (r && r.user_id !== owner) throw errors.sessionNotFound(sessionId)
       if (r) checkBinding(r, target.key, req.conversation_id)
-      r ??= await sessions.open(sessionId, userId, target.key)
+      r ??= await sessions.open(sessionId, owner, target.key)
       if (!r) throw errors.sessionNotFound(sessionId)
 
       let fresh = false
@@ -197,21 +233,22 @@ export class ChatService {
         // A chatflow creates its conversation itself: the session is bound to it as Coze names it.
         for await (const ev of run({ additional_messages: messages(true) })) {
           if (ev.type === 'chat_created') {
-            await sessions.claimConversation(ev.conversation_id, userId, true)
+            await sessions.claimConversation(ev.conversation_id, owner, true)
             await sessions.bind(sessionId, ev.conversation_id)
           } else if (ev.type === 'chat_completed') {
-            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner))
           }
+          await this.spend(ev, ctx)
           yield emit(ev, info, ctx)
         }
         return
       }
       if (!conversationId) {
         if (req.conversation_id) {
-          await sessions.claimConversation(req.conversation_id, userId)
+          await sessions.claimConversation(req.conversation_id, owner)
           conversationId = req.conversation_id
         } else {
-          conversationId = (await sessions.createConversation(target.key, userId, signal)).id
+          conversationId = (await sessions.createConversation(target.key, owner, signal)).id
           fresh = true
         }
         await sessions.bind(sessionId, conversationId)
@@ -227,14 +264,15 @@ export class ChatService {
           // start a new one rather than leave the session unusable.
           if (!await this.conversationGone(current, signal)) return undefined
           this.d.log.warn({ session_id: sessionId, conversation_id: current }, 'session conversation no longer exists in Coze; starting a new one')
-          const created = (await sessions.createConversation(target.key, userId, signal)).id
+          const created = (await sessions.createConversation(target.key, owner, signal)).id
           await sessions.bind(sessionId, created, true)
           releases.push(await this.d.queue.conversation(created, deadline, signal))
           return { conversation_id: created, additional_messages: messages(true) }
         }
       const patch = { conversation_id: conversationId, additional_messages: messages(fresh) }
       for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner))
         else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
         yield emit(ev, info, ctx)
       }

@@ -66,8 +66,11 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       const req = { surface: 'openai' as const, user_id: user, ...mapped.toolOutputs }
       run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
-      await uploadAll(app, loader, reply, mapped.files, request.clientGone)
       const req = { surface: 'openai' as const, bot_id: model, user_id: user, messages: mapped.messages }
+      // Allow-lists and budget before any image goes up to Coze.
+      app.chat.authorize(req, request)
+      await app.access.checkBudget(request.principal)
+      await uploadAll(app, loader, reply, mapped.files, request.clientGone)
       run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
     }
     const stream = body.stream === true
@@ -106,7 +109,12 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Each entry names its Coze bot (`bot_id`) and, when Coze could tell, the bot name (cached 10 minutes).',
       response: { 200: ModelListSchema, ...OpenAIErrors }
     }
-  }, async () => ({ object: 'list' as const, data: await catalog.list() }))
+  }, async (request) => ({
+    object: 'list' as const,
+    data: (await catalog.list()).filter((m) => m.workflow_id
+      ? app.access.workflowAllowed(request.principal, m.workflow_id)
+      : app.access.botAllowed(request.principal, m.bot_id ?? m.id, 'openai'))
+  }))
 
   app.get('/models/:model', {
     schema: {
@@ -115,7 +123,10 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ model: Type.String({ minLength: 1, description: 'URL-encoded (a "/" in a name is %2F)' }) }),
       response: { 200: ModelSchema, ...OpenAIErrors }
     }
-  }, async (request) => catalog.retrieve(request.params.model))
+  }, async (request) => {
+    app.chat.authorize({ surface: 'openai', bot_id: request.params.model, messages: [] }, request)
+    return catalog.retrieve(request.params.model)
+  })
 }
 
 /** Uploads image/file parts to Coze, one at a time, and fills in their file ids. */

@@ -6,7 +6,7 @@ export const SESSION_ID = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', de
 export const USER_ID = Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id' })
 
 export const OwnerQuery = Type.Object({
-  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The user asking. When given, it must be the owner, else 404 (exactly as for an unknown id). Until API keys exist this guards against mix-ups, not attackers.' }))
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The user asking (default DEFAULT_USER_ID): it must be the owner, else 404, exactly as for an unknown id. With gateway keys, the key must be the owner\'s too.' }))
 })
 
 export const SessionParams = Type.Object({ session_id: SESSION_ID })
@@ -50,6 +50,7 @@ export const ConversationSchema = Type.Object({
   conversation_id: Type.String({ description: 'Same as id' }),
   bot_id: Type.Optional(Type.String()),
   user_id: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The owner recorded by the gateway, null when unknown' })),
+  key_id: Type.Optional(Type.String({ description: 'The gateway key the owner belongs to (in everyone\'s listing, with keys on)' })),
   created_at: Type.Integer({ description: 'Unix seconds (Coze)' }),
   meta_data: Type.Record(Type.String(), Type.String()),
   last_section_id: Type.Optional(Type.String())
