@@ -137,7 +137,7 @@ describe('the OpenAPI document', () => {
       }
       const tool = check('/api/v1/chat', 'post', (await post('/api/v1/chat', { user_id: 'u1', bot_id: 'bot-tool', messages: [userMsg('Oslo')], stream: true })).body)[0]!
       check('/api/v1/chat/tool-outputs', 'post', (await post('/api/v1/chat/tool-outputs', {
-        conversation_id: tool.conversation_id, chat_id: tool.chat_id, tool_outputs: [{ tool_call_id: tool.tool_calls[0].id, output: 'snow' }], stream: true
+        user_id: 'u1', conversation_id: tool.conversation_id, chat_id: tool.chat_id, tool_outputs: [{ tool_call_id: tool.tool_calls[0].id, output: 'snow' }], stream: true
       })).body)
       s.emu.faults.inject({ kind: 'truncate', afterDeltas: 1 }, { path: '/v3/chat', times: 1 })
       const broken = check('/api/v1/chat', 'post', (await post('/api/v1/chat', { user_id: 'u1', messages: [userMsg('one two three')], stream: true })).body)
