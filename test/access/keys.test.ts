@@ -68,7 +68,8 @@ describe('the keys file', () => {
   })
 })
 
-describe('npm run keys', () => {
+// Each run is a real `npm run keys` (npm + tsx start-up): seconds each on a loaded machine.
+describe('npm run keys', { timeout: 120_000 }, () => {
   const run = (args: string[], input?: string) => {
     const r = spawnSync('npm', ['run', '-s', 'keys', '--', ...args], { encoding: 'utf8', input, timeout: 60_000, env: { ...process.env, GATEWAY_KEYS_FILE: '' } })
     return { code: r.status, stdout: r.stdout, stderr: r.stderr }
