@@ -2,8 +2,8 @@
 // reads process.env: server.ts and the tests own those.
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
+import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { parseTrustProxy } from './trust-proxy.js'
@@ -12,15 +12,20 @@ import { errors } from './errors.js'
 import type { SseStream } from './sse.js'
 import errorHandler, { frameworkError } from './plugins/error-handler.js'
 import requestLimits, { clientErrorHandler, serverTimeouts } from './plugins/request-limits.js'
+import cors from './plugins/cors.js'
 import requestContext, { requestId } from './plugins/request-context.js'
 import swagger from './plugins/swagger.js'
+import securityHeaders from './plugins/security-headers.js'
+import accessControl, { rateLimitStore } from './access/plugin.js'
 import chat from './chat/plugin.js'
 import { UpstreamHealth } from './upstream-health.js'
 import { registerRoutes } from './routes/index.js'
+import { FORM_FIELD_MAX_BYTES } from './routes/multipart-file.js'
 import { cachingSerializerFactory } from './serializer-cache.js'
 import { validatorFactory } from './validation.js'
 import { useJsonParser } from './json-body.js'
 import { MAX_PARAM_CHARS } from './schemas/ids.js'
+import { isPublicRoute, PROBE_PATHS } from './public-routes.js'
 
 export interface AppDeps {
   /** A prebuilt Coze client (tests); by default one is built from the config. */
@@ -41,7 +46,7 @@ declare module 'fastify' {
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const loggerOpts = deps.logger && typeof (deps.logger as { info?: unknown }).info === 'function'
     ? { loggerInstance: deps.logger as FastifyServerOptions['loggerInstance'] }
-    : { logger: deps.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'headers.authorization', '*.token'] } }
+    : { logger: deps.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'headers.authorization', 'req.headers["x-api-key"]', 'headers["x-api-key"]', '*.token'] } }
 
   const trust = parseTrustProxy(config.TRUST_PROXY).fn
   const options: FastifyServerOptions = {
@@ -74,13 +79,15 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.decorate('upstream', new UpstreamHealth(coze, config.HEALTH_CHECK_INTERVAL_MS))
   for (const w of config.warnings) app.log.warn(w)
   await app.register(requestContext)
+  await app.register(accessControl)
   await app.register(chat)
 
   // One log line per request, with the request id and the Coze logid when there was one.
   app.addHook('onResponse', async (request, reply) => {
     const logid = reply.getHeader('x-coze-logid')
     const refused = request.refusal ? { code: request.refusal.code, reason: request.refusal.reason } : {}
-    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}), ...refused }, 'request')
+    const level = reply.statusCode < 400 && PROBE_PATHS.has(request.routeOptions.url ?? '') ? 'debug' : 'info'
+    request.log[level]({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(logid ? { logid } : {}), ...refused }, 'request')
   })
 
   app.addHook('onRequestAbort', async (request) => {
@@ -105,18 +112,25 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.addHook('onClose', async () => { if (!deps.coze) coze.close() })
 
   await app.register(requestLimits, { trust })
-  await app.register(cors, {
-    origin: config.CORS_ORIGINS === '*' ? '*' : config.CORS_ORIGINS.split(',').map((s) => s.trim()),
-    exposedHeaders: ['x-request-id', 'x-coze-logid', 'x-coze-conversation-id', 'x-coze-chat-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
-  })
+  await app.register(cors, { origins: config.CORS_ORIGINS })
   if (config.ENABLE_RATE_LIMIT) {
+    // Probes, the status page and the docs stay outside the limiter (see public-routes.ts).
+    app.addHook('onRoute', (route) => { if (isPublicRoute(route.url)) route.config = { ...route.config, rateLimit: false } })
     await app.register(rateLimit, {
       max: config.RATE_LIMIT_REQUESTS,
       timeWindow: config.RATE_LIMIT_WINDOW * 1000,
+      // REDIS_URL: one count shared by every instance (exact across them); Redis down: not limited, logged.
+      ...rateLimitStore(app, 'ip'),
+      skipOnError: true,
       errorResponseBuilder: (_req, ctx) => errors.rateLimited(`Rate limit exceeded: ${ctx.max} requests per ${config.RATE_LIMIT_WINDOW} s. Retry in ${ctx.after}.`)
     })
   }
+  // files: 1 → a second file part is the multipart plugin's FST_FILES_LIMIT: "one file per upload".
+  await app.register(multipart, {
+    limits: { fileSize: config.MAX_UPLOAD_MB * 1024 * 1024, files: 1, fields: 10, parts: 20, fieldSize: FORM_FIELD_MAX_BYTES }
+  })
   await app.register(errorHandler, { limits: config })
+  await app.register(securityHeaders)
   await app.register(swagger, { version: config.version })
 
   await registerRoutes(app)

@@ -3,6 +3,7 @@
 import { Type, type Static } from 'typebox'
 import { Ajv } from 'ajv'
 import { parseTrustProxy } from './trust-proxy.js'
+import { loadAccess, type AccessConfig } from './access/config.js'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, description: string, minimum = 0, maximum?: number) =>
@@ -22,6 +23,7 @@ export const EnvSchema = Type.Object({
   MAX_UPLOAD_MB: Int(10, 'Largest accepted upload, in MB', 1),
   BODY_LIMIT_KB: Int(1024, 'Largest accepted JSON body, in KB', 1),
   CORS_ORIGINS: Str('*', 'Allowed CORS origins: * or a comma-separated list'),
+  PLAYGROUND: Bool(true, 'Serve the web playground at /playground (false: /playground is a 404)'),
   TRUST_PROXY: Str('false', 'Fastify trustProxy: false, true, a hop count, or comma-separated addresses/CIDRs'),
   LOG_LEVEL: Str('info', 'pino log level: fatal, error, warn, info, debug, trace, silent'),
   NODE_ENV: Str('production', 'Environment name reported by /api/v1/config'),
@@ -44,9 +46,15 @@ export const EnvSchema = Type.Object({
   REDIS_KEY_PREFIX: Str('coze-gw:', 'Prefix of every Redis key the gateway writes'),
   CHAT_QUEUE_TIMEOUT_MS: Int(30_000, 'Longest wait of a chat queued behind another chat on the same session or conversation (ms); over it: 409', 1),
   COZE_MODEL_MAP: Str('{}', 'OpenAI-compatible API: JSON object from model name (alias) to Coze bot id'),
+  COZE_VOICE_MAP: Str('{}', 'Audio: JSON object from voice name (e.g. an OpenAI voice such as "alloy") to Coze voice_id'),
   OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
   OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
-  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)')
+  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(false, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (SSRF: keep false where untrusted clients reach the gateway)'),
+  GATEWAY_KEYS_FILE: Str('', 'Access control: JSON file of gateway API keys {"keys": [...]} (see README "Access control")'),
+  GATEWAY_API_KEYS: Str('', 'Access control: comma-separated raw gateway API keys with every scope (quick setups)'),
+  ALLOWED_BOT_IDS: Str('', 'Access control: comma-separated bot ids clients may use (empty: any); COZE_MODEL_MAP bots count as listed on /v1'),
+  ALLOWED_WORKFLOW_IDS: Str('', 'Access control: comma-separated workflow ids clients may run (empty: any)'),
+  ACCOUNT_ROUTES: Bool(true, 'Access control: false turns off the account routes (user info, workspaces, bots, connection test)')
 })
 
 type Env = Static<typeof EnvSchema>
@@ -61,7 +69,16 @@ export interface Config extends Env {
   modelMap: Readonly<Record<string, string>>
   /** Worth a warning at start: an alias read, a base URL fixed, TRUST_PROXY=true … */
   warnings: readonly string[]
+  /** COZE_MODEL_MAP's chatflow entries: model alias → chatflow (null prototype) */
+  chatflowMap: Readonly<Record<string, ChatflowAlias>>
+  /** COZE_VOICE_MAP parsed: voice name → Coze voice_id (null prototype) */
+  voiceMap: Readonly<Record<string, string>>
+  /** Gateway API keys and allow-lists (GATEWAY_KEYS_FILE, GATEWAY_API_KEYS, ALLOWED_*_IDS) */
+  access: AccessConfig
 }
+
+/** A COZE_MODEL_MAP value that names a chatflow instead of a bot. */
+export interface ChatflowAlias { workflow_id: string, app_id?: string, bot_id?: string }
 
 export class ConfigError extends Error {}
 
@@ -128,7 +145,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
   } catch (err) {
     problems.push(`TRUST_PROXY: ${(err as Error).message} (got ${JSON.stringify(value.TRUST_PROXY)})`)
   }
-  const badOrigin = value.CORS_ORIGINS === '*' || value.CORS_ORIGINS.trim() === '' ? undefined : value.CORS_ORIGINS.split(',').map((o) => o.trim()).find((o) => !isOrigin(o))
+  const badOrigin = value.CORS_ORIGINS.trim() === '' ? undefined : value.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean).find((o) => !isOrigin(o))
   if (badOrigin !== undefined) {
     problems.push(`CORS_ORIGINS: ${JSON.stringify(badOrigin)} is not an origin. Write * alone, or origins as scheme://host[:port] with no path, e.g. https://app.example.com,http://localhost:5173`)
   }
@@ -136,7 +153,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
     problems.push('REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
   }
   if (problems.length > 0) throw invalid(problems)
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: parseModelMap(value.COZE_MODEL_MAP), warnings, ...overrides }
+  const models = parseModelMap(value.COZE_MODEL_MAP)
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), access: loadAccess(value), warnings, ...overrides }
 }
 
 // Paths the SDK appends itself: a base ending with one is a copied endpoint URL
@@ -159,27 +177,62 @@ export function cozeApiBase (text: string): { url: string, warning?: string } | 
   return { url, warning: `COZE_API_BASE ends with ${suffix}, which the Coze SDK adds itself: using ${url}. Set COZE_API_BASE=${url}.` }
 }
 
+/** `*`, or scheme://host[:port] (a trailing slash is dropped by the CORS plugin). */
 function isOrigin (o: string): boolean {
+  if (o === '*') return true
   try {
     const u = new URL(o)
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/+$/, '')
   } catch {
     return false
   }
 }
 
-/** COZE_MODEL_MAP → alias → bot id. Throws ConfigError with the reason and an example. */
-export function parseModelMap (text: string): Readonly<Record<string, string>> {
+/**
+ * COZE_MODEL_MAP → alias → bot id, or alias → chatflow ({"workflow_id", "app_id"?, "bot_id"?}).
+ * Throws ConfigError with the reason and an example.
+ */
+export function parseModelMap (text: string): { bots: Readonly<Record<string, string>>, chatflows: Readonly<Record<string, ChatflowAlias>> } {
   const fail = (why: string) => new ConfigError(
-    `Invalid configuration: COZE_MODEL_MAP: ${why}. Expected a JSON object from model name to Coze bot id, e.g. {"gpt-4o":"7537334510896185359"}`)
+    `Invalid configuration: COZE_MODEL_MAP: ${why}. Expected a JSON object from model name to Coze bot id, e.g. {"gpt-4o":"7537334510896185359"}, ` +
+    'or to a chatflow, e.g. {"support":{"workflow_id":"7400000000000000001","app_id":"7400000000000000002"}}')
+  let parsed: unknown
+  try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('not a JSON object')
+  const bots: Record<string, string> = Object.create(null)
+  const chatflows: Record<string, ChatflowAlias> = Object.create(null)
+  const id = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined)
+  for (const [alias, target] of Object.entries(parsed)) {
+    const name = alias.trim()
+    if (!name) throw fail('a model name is empty')
+    if (target && typeof target === 'object' && !Array.isArray(target)) {
+      const t = target as Record<string, unknown>
+      const workflowId = id(t.workflow_id)
+      if (!workflowId) throw fail(`the chatflow of "${alias}" needs a non-empty string "workflow_id"`)
+      for (const k of ['app_id', 'bot_id']) if (t[k] !== undefined && !id(t[k])) throw fail(`"${k}" of "${alias}" must be a non-empty string`)
+      if (t.app_id !== undefined && t.bot_id !== undefined) throw fail(`"${alias}" names both app_id and bot_id: a chatflow is in an app or in the library, not both`)
+      chatflows[name] = { workflow_id: workflowId, ...(id(t.app_id) ? { app_id: id(t.app_id)! } : {}), ...(id(t.bot_id) ? { bot_id: id(t.bot_id)! } : {}) }
+    } else {
+      const botId = id(target)
+      if (!botId) throw fail(`the bot id of "${alias}" must be a non-empty string`)
+      bots[name] = botId
+    }
+  }
+  return { bots: Object.freeze(bots), chatflows: Object.freeze(chatflows) }
+}
+
+/** COZE_VOICE_MAP → voice name → Coze voice_id. */
+export function parseVoiceMap (text: string): Readonly<Record<string, string>> {
+  const fail = (why: string) => new ConfigError(
+    `Invalid configuration: COZE_VOICE_MAP: ${why}. Expected a JSON object from voice name to Coze voice_id, e.g. {"alloy":"7426720361733046281"}`)
   let parsed: unknown
   try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('not a JSON object')
   const map: Record<string, string> = Object.create(null)
-  for (const [alias, botId] of Object.entries(parsed)) {
-    if (!alias.trim()) throw fail('a model name is empty')
-    if (typeof botId !== 'string' || !botId.trim()) throw fail(`the bot id of "${alias}" must be a non-empty string`)
-    map[alias.trim()] = botId.trim()
+  for (const [name, voiceId] of Object.entries(parsed)) {
+    if (!name.trim()) throw fail('a voice name is empty')
+    if (typeof voiceId !== 'string' || !voiceId.trim()) throw fail(`the voice_id of "${name}" must be a non-empty string`)
+    map[name.trim()] = voiceId.trim()
   }
   return Object.freeze(map)
 }

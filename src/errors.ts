@@ -11,7 +11,7 @@ export type ErrorCode =
   | 'UPSTREAM_AUTH' | 'UPSTREAM_AUTH_UNAVAILABLE' | 'UPSTREAM_BAD_REQUEST' | 'UPSTREAM_NOT_FOUND' | 'UPSTREAM_RATE_LIMITED'
   | 'CONVERSATION_BUSY' | 'CHAT_NOT_CANCELABLE' | 'PREMIUM_REQUIRED' | 'QUOTA_EXCEEDED'
   | 'UPSTREAM_ERROR' | 'UPSTREAM_TRUNCATED' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNAVAILABLE'
-  | 'SHUTTING_DOWN' | 'INTERNAL_ERROR' | 'SESSION_STORE_UNAVAILABLE'
+  | 'SHUTTING_DOWN' | 'INTERNAL_ERROR' | 'SESSION_STORE_UNAVAILABLE' | 'LIMIT_STORE_UNAVAILABLE'
   | 'INVALID_URL' | 'URI_TOO_LONG' | 'HEADERS_TOO_LARGE' | 'REQUEST_TIMEOUT' | 'INCOMPLETE_BODY' | 'TOO_MANY_CONNECTIONS'
 
 export interface GatewayErrorOptions {
@@ -65,6 +65,9 @@ export class ClientAbortError extends Error {
 
 const invalid = (message: string, details?: unknown) => new GatewayError(400, 'VALIDATION_ERROR', message, { details })
 const upstreamError = (message: string, logid?: string) => new GatewayError(502, 'UPSTREAM_ERROR', message, { logid })
+const unauthorized = (message: string) => new GatewayError(401, 'UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer' } })
+const forbidden = (message: string) => new GatewayError(403, 'FORBIDDEN', message)
+const retryAfter = (seconds: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(seconds))) })
 
 export const errors = {
   /** A 400 whose message says what to fix. */
@@ -73,6 +76,8 @@ export const errors = {
   userIdRequired: (hint = 'send the id of your end user (or set DEFAULT_USER_ID on the gateway)') => invalid(`user_id is required: ${hint}`),
   sessionBoundToBot: (sessionId: string, botId: string) =>
     invalid(`Session ${sessionId} is bound to bot ${botId}: omit bot_id, or start a new session for another bot.`),
+  sessionBoundToChatflow: (sessionId: string, workflowId: string) =>
+    invalid(`Session ${sessionId} is bound to chatflow ${workflowId}: chat on it with POST /api/v1/workflows/${workflowId}/chat, or start a new session.`),
   sessionBoundToConversation: (sessionId: string, conversationId: string) =>
     invalid(`Session ${sessionId} is bound to conversation ${conversationId}: omit conversation_id, or send the session's own.`),
   notBoth: (a: string, b: string, why: string) => invalid(`${a} and ${b} cannot be used together: ${why}`),
@@ -136,5 +141,26 @@ export const errors = {
     new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze went silent for ${ms} ms mid-stream (COZE_IDLE_TIMEOUT_MS); the output is incomplete.`, { logid }),
   shuttingDown: () => new GatewayError(503, 'SHUTTING_DOWN', 'The gateway is shutting down; retry the request.'),
   storeUnavailable: (cause: unknown) => new GatewayError(503, 'SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; retry shortly.', { cause }),
-  internal: (cause?: unknown, message = 'Internal server error.') => new GatewayError(500, 'INTERNAL_ERROR', message, { cause })
+  internal: (cause?: unknown, message = 'Internal server error.') => new GatewayError(500, 'INTERNAL_ERROR', message, { cause }),
+
+  // Access control (src/access/). Messages never contain the key, nor its hash.
+  keyMissing: () => unauthorized('An API key is required: send it as "Authorization: Bearer <key>" or in the "x-api-key" header.'),
+  keyUnknown: () => unauthorized('The API key is not valid: check it, or ask the gateway operator for a key.'),
+  keyExpired: (name: string, at: number) => unauthorized(`The API key "${name}" expired at ${new Date(at).toISOString()}: ask the gateway operator for a new key.`),
+  keyDisabled: (name: string) => unauthorized(`The API key "${name}" is disabled: ask the gateway operator to enable it, or for another key.`),
+  scopeMissing: (name: string, scope: string, path: string) =>
+    forbidden(`The API key "${name}" does not have the "${scope}" scope, which ${path} needs.`),
+  botNotAllowed: (botId: string, why: string) => forbidden(`The bot ${botId} is not allowed: ${why}.`),
+  workflowNotAllowed: (workflowId: string, why: string) => forbidden(`The workflow ${workflowId} is not allowed: ${why}.`),
+  originNotAllowed: (origin: string) => forbidden(`origin not allowed: ${origin} is not in the gateway's CORS_ORIGINS.`),
+  keyOriginNotAllowed: (name: string, origin: string | undefined) => forbidden(
+    `origin not allowed: the API key "${name}" is a publishable key, accepted only from its listed origins${origin ? `, and ${origin} is not one of them` : ', and this request has no Origin header'}.`),
+  keyRateLimited: (rpm: number, seconds: number, perClient: boolean) => new GatewayError(429, 'RATE_LIMITED',
+    `Rate limit of the API key exceeded: ${rpm} requests per minute${perClient ? ' per client IP' : ''}. Retry in ${Math.max(1, Math.ceil(seconds))} s.`, { headers: retryAfter(seconds) }),
+  quotaExceeded: (name: string, dailyTokens: number, resetsAt: number) => new GatewayError(429, 'QUOTA_EXCEEDED',
+    `The API key "${name}" has used its daily budget of ${dailyTokens} Coze tokens. It resets at ${new Date(resetsAt).toISOString()} (midnight UTC).`,
+    { headers: retryAfter((resetsAt - Date.now()) / 1000) }),
+  tooManyStreams: (name: string, max: number) => new GatewayError(429, 'TOO_MANY_STREAMS',
+    `The API key "${name}" already has ${max} open stream${max === 1 ? '' : 's'} (its max_streams): close one, or retry when one has finished.`, { headers: retryAfter(1) }),
+  limitStoreUnavailable: (cause: unknown) => new GatewayError(503, 'LIMIT_STORE_UNAVAILABLE', 'The store of the API key limits (Redis) is unavailable; retry shortly.', { cause })
 }

@@ -1,10 +1,11 @@
 // Entry point: load config, (demo) start the built-in Coze emulator, build the app,
 // listen, and close gracefully on SIGTERM/SIGINT.
 import dotenv from 'dotenv'
+import type { AddressInfo } from 'node:net'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
-import { DEMO_BOT_ID } from './demo.js'
+import { DEMO_BOT_ID, demoCommand } from './demo.js'
 
 dotenv.config({ quiet: true })
 
@@ -22,12 +23,13 @@ async function main (): Promise<void> {
   if (demo) {
     // Loaded only in demo mode, so production never ships the emulator on its path.
     const { startEmulator } = await import('./emulator/index.js')
-    const emu = await startEmulator()
+    // Paced deltas (30–80 ms, CJK cut small) so a person sees the answer stream; tests and benchmarks start their emulator unpaced.
+    const emu = await startEmulator({ demo: true })
     closeEmulator = () => emu.close()
     config = { ...config, COZE_API_BASE: emu.url, COZE_API_TOKEN: emu.token, COZE_BOT_ID: config.COZE_BOT_ID || DEMO_BOT_ID, upstreamMode: 'emulator' }
   } else if (!config.COZE_API_TOKEN) {
     console.error('COZE_API_TOKEN is not set: the gateway needs a Coze personal access token to call Coze.\n' +
-      'Set COZE_API_TOKEN (see .env.example), or run `npm run demo` to start on the built-in Coze emulator with no token.')
+      `Set COZE_API_TOKEN (see .env.example), or run ${demoCommand()} to start on the built-in Coze emulator with no token.`)
     process.exit(1)
   }
 
@@ -45,6 +47,15 @@ async function main (): Promise<void> {
   })
 
   await app.listen({ host: config.HOST, port: config.PORT })
+  if (demo) console.log(demoBanner(config.HOST, (app.server.address() as AddressInfo).port))
+}
+
+/** The one human line of demo mode: where the gateway and its docs are, and a curl to try. */
+function demoBanner (host: string, port: number): string {
+  const name = ['0.0.0.0', '::', ''].includes(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  const url = `http://${name}:${port}`
+  const body = JSON.stringify({ user_id: 'demo', messages: [{ role: 'user', content: '你好，请介绍一下自己' }], stream: true })
+  return `Demo gateway ready at ${url} (API docs: ${url}/docs). Try: curl -N ${url}/api/v1/chat -H 'Content-Type: application/json' -d '${body}'`
 }
 
 main().catch((err) => {

@@ -130,6 +130,22 @@ export async function relaySse<E> (
   wire: SseWire<E>,
   headers: Record<string, string> = {}
 ): Promise<FastifyReply> {
+  // One of the key's max_streams, held until the stream ends (429 TOO_MANY_STREAMS before Coze).
+  const release = await app.access.streamSlot(reply.request.principal)
+  try {
+    return await relay(app, reply, start, wire, headers)
+  } finally {
+    await release()
+  }
+}
+
+async function relay<E> (
+  app: FastifyInstance,
+  reply: FastifyReply,
+  start: (signal: AbortSignal) => AsyncIterable<E>,
+  wire: SseWire<E>,
+  headers: Record<string, string>
+): Promise<FastifyReply> {
   const sse = new SseStream(reply, { heartbeatMs: app.config.SSE_HEARTBEAT_MS, registry: app.sseStreams })
   const it = start(sse.signal)[Symbol.asyncIterator]()
   let first: IteratorResult<E>

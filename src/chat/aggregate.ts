@@ -13,6 +13,7 @@ export async function aggregateChat (events: AsyncIterable<ChatEvent>): Promise<
       case 'follow_up': followUps.push(ev.content); break
       case 'chat_completed':
         result = { status: 'completed', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage, turn: ev.turn }
+        if (ev.debug_url !== undefined) result.debug_url = ev.debug_url
         break
       case 'tool_calls':
         result = { status: 'requires_action', content, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage, tool_calls: ev.tool_calls, turn: ev.turn }

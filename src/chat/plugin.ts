@@ -14,6 +14,6 @@ declare module 'fastify' {
 export default fp(async function chatPlugin (app: FastifyInstance) {
   const sessions = await createSessions(app.config, app.coze, app.log)
   app.decorate('sessions', sessions.service)
-  app.decorate('chat', new ChatService({ config: app.config, coze: app.coze, sessions: sessions.service, queue: sessions.queue, upstream: app.upstream, log: app.log }))
+  app.decorate('chat', new ChatService({ config: app.config, coze: app.coze, sessions: sessions.service, queue: sessions.queue, upstream: app.upstream, access: app.access, log: app.log }))
   app.addHook('onClose', async () => { await sessions.close() })
-}, { name: 'chat' })
+}, { name: 'chat', dependencies: ['access-control'] })

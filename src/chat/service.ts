@@ -6,7 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'
-import { streamChat, streamToolOutputs, cancelChat, chatStatus, type ChatState, type ChatTurn, type ChatEvent as UpstreamEvent } from '../coze/chat.js'
+import { streamChat, streamChatflow, streamToolOutputs, cancelChat, chatStatus, type ChatState, type ChatTurn, type ChatEvent as UpstreamEvent } from '../coze/chat.js'
 import { retrieveConversation } from '../coze/conversations.js'
 import { toCozeMessages } from '../coze/messages.js'
 import type { StreamLimits } from '../coze/stream-guard.js'
@@ -15,32 +15,40 @@ import type { SessionService } from '../sessions/service.js'
 import { releaseAll, type ChatQueue } from '../sessions/queue.js'
 import type { Release, SessionRecord } from '../sessions/types.js'
 import type { UpstreamHealth } from '../upstream-health.js'
-import type { CancelRequest, ChatContext, ChatEvent, ChatRequest, Surface, ToolOutputsRequest, Turn } from './types.js'
+import type { AccessPolicy } from '../access/policy.js'
+import type { CancelRequest, ChatContext, ChatEvent, ChatflowTarget, ChatRequest, Surface, ToolOutputsRequest, Turn } from './types.js'
 
 export interface ChatServiceDeps {
-  config: Pick<Config, 'COZE_BOT_ID' | 'DEFAULT_USER_ID' | 'COZE_CONNECT_TIMEOUT_MS' | 'COZE_IDLE_TIMEOUT_MS'>
+  config: Pick<Config, 'COZE_BOT_ID' | 'DEFAULT_USER_ID' | 'COZE_CONNECT_TIMEOUT_MS' | 'COZE_IDLE_TIMEOUT_MS' | 'modelMap' | 'chatflowMap'>
   coze: CozeClient
   sessions: SessionService
   queue: ChatQueue
   upstream: UpstreamHealth
+  /** The key's bots, budget and ownership (src/access/) */
+  access: AccessPolicy
   log: FastifyBaseLogger
 }
 
 interface SurfaceDefaults {
   /** The user of a request that names none, after DEFAULT_USER_ID. */
   fallbackUser?: string
-  /** A request without user_id continues an existing session as the session's own user. */
-  inheritUser?: boolean
 }
 
 const SURFACES: Record<Surface, SurfaceDefaults> = {
   api: {},
   workflow: {},
-  chatbot: { fallbackUser: 'anonymous', inheritUser: true },
+  chatbot: { fallbackUser: 'anonymous' },
   openai: { fallbackUser: 'openai-user' }
 }
 
-type Run = (patch: Partial<ChatTurn>) => AsyncIterable<UpstreamEvent>
+/** What a retry or a recovery changes in a turn. */
+type Patch = Partial<Pick<ChatTurn, 'conversation_id' | 'additional_messages'>>
+type Run = (patch: Patch) => AsyncIterable<UpstreamEvent>
+
+/** What a turn talks to. `key` is what a session is bound to: the bot id, or `chatflow:<workflow_id>`. */
+interface Target { key: string, bot_id?: string | undefined, chatflow?: ChatflowTarget | undefined }
+
+const CHATFLOW_KEY = 'chatflow:'
 
 export class ChatService {
   private readonly limits: StreamLimits
@@ -57,18 +65,30 @@ export class ChatService {
     return req.session_id ? this.sessionChat(req, req.session_id, ctx) : this.conversationChat(req, ctx)
   }
 
+  /**
+   * The allow-lists a chat is held to (403), for a surface that has work to do before the
+   * chat itself (the OpenAI route uploads images first; its model lookup).
+   */
+  authorize (req: ChatRequest, ctx: Pick<ChatContext, 'principal'>): void {
+    this.checkTarget(ctx, this.targetOf(req), req.surface)
+  }
+
   /** Continues a chat that waits on tool outputs; the conversation must be the user's. */
   async * toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
     const userId = this.userOf(req.surface, req.user_id)
+    const owner = this.d.access.ownerOf(ctx.principal, userId)
+    const strict = this.d.access.strictOwnership(ctx.principal)
     const sessions = this.d.sessions
-    await sessions.checkConversation(req.conversation_id, userId)
+    await sessions.checkConversation(req.conversation_id, owner, strict)
+    await this.d.access.checkBudget(ctx.principal)
     const release = await this.d.queue.conversation(req.conversation_id, this.d.queue.deadline(), ctx.signal)
     try {
-      await sessions.checkConversation(req.conversation_id, userId)
+      await sessions.checkConversation(req.conversation_id, owner, strict)
       const turn = { conversation_id: req.conversation_id, chat_id: req.chat_id, tool_outputs: req.tool_outputs }
       const info: Turn = { user_id: userId }
       for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, this.streamOptions(ctx)))) {
-        if (ev.type === 'chat_completed' && userId) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, userId))
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed' && owner) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, owner))
         yield emit(ev, info, ctx)
       }
     } finally {
@@ -78,7 +98,8 @@ export class ChatService {
 
   /** Cancels a chat in progress; one that has finished is a 409 that says why. */
   async cancel (req: CancelRequest, ctx: Partial<ChatContext> = {}): Promise<ChatState> {
-    await this.d.sessions.checkConversation(req.conversation_id, this.userOf('api', req.user_id))
+    const owner = this.d.access.ownerOf(ctx.principal, this.userOf('api', req.user_id))
+    await this.d.sessions.checkConversation(req.conversation_id, owner, this.d.access.strictOwnership(ctx.principal))
     try {
       return await cancelChat(this.d.coze, req, ctx)
     } catch (err) {
@@ -87,39 +108,77 @@ export class ChatService {
     }
   }
 
-  private userOf (surface: Surface, given: string | undefined, inherited?: string): string | undefined {
-    return given || inherited || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
+  private userOf (surface: Surface, given: string | undefined): string | undefined {
+    return given || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
   }
 
-  private botOf (given: string | undefined, bound?: string): string {
-    const botId = given || bound || this.d.config.COZE_BOT_ID
-    if (!botId) throw errors.botIdRequired()
-    return botId
+  /** The real usage of a finished turn counts against the key's daily budget. */
+  private async spend (ev: UpstreamEvent, ctx: ChatContext): Promise<void> {
+    if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await this.afterTurn(() => this.d.access.spend(ctx.principal, ev.usage.token_count))
+  }
+
+  /**
+   * The bot or chatflow of a request: the one it names (a COZE_MODEL_MAP alias may stand for
+   * either), else the session's own, else COZE_BOT_ID (which may be an alias too).
+   */
+  private targetOf (req: ChatRequest, bound?: string): Target {
+    if (req.chatflow) return chatflowTarget(req.chatflow, req.bot_id)
+    const name = req.bot_id || bound || this.d.config.COZE_BOT_ID
+    if (!name) throw errors.botIdRequired()
+    const { modelMap, chatflowMap } = this.d.config
+    if (Object.hasOwn(chatflowMap, name)) return chatflowTarget(chatflowMap[name]!)
+    if (name.startsWith(CHATFLOW_KEY)) {
+      // A session bound to a chatflow, continued without naming it: the alias that names it, if any.
+      const workflowId = name.slice(CHATFLOW_KEY.length)
+      return chatflowTarget(Object.values(chatflowMap).find((c) => c.workflow_id === workflowId) ?? { workflow_id: workflowId })
+    }
+    const botId = Object.hasOwn(modelMap, name) ? modelMap[name]! : name
+    return { key: botId, bot_id: botId }
+  }
+
+  /** The key's and the gateway's allow-lists, before Coze is called: a bot, or a chatflow (ALLOWED_WORKFLOW_IDS). */
+  private checkTarget (ctx: Pick<ChatContext, 'principal'>, t: Target, surface: Surface): void {
+    if (t.chatflow) this.d.access.checkWorkflow(ctx.principal, t.chatflow.workflow_id)
+    else this.d.access.checkBot(ctx.principal, t.key, surface)
   }
 
   private streamOptions (ctx: ChatContext) {
     return { ...this.limits, signal: ctx.signal, onLogid: ctx.onLogid }
   }
 
-  private runner (base: ChatTurn, ctx: ChatContext): Run {
-    return (patch) => this.d.upstream.track(streamChat(this.d.coze, { ...base, ...patch }, this.streamOptions(ctx)))
+  private runner (t: Target, req: ChatRequest, userId: string, messages: ChatTurn['additional_messages'], ctx: ChatContext): Run {
+    const opts = this.streamOptions(ctx)
+    const track = this.d.upstream.track.bind(this.d.upstream)
+    const cf = t.chatflow
+    if (cf) {
+      const base = { workflow_id: cf.workflow_id, additional_messages: messages, parameters: cf.parameters, app_id: cf.app_id, bot_id: t.bot_id, conversation_id: req.conversation_id, ext: cf.ext }
+      return (patch) => track(streamChatflow(this.d.coze, { ...base, ...patch }, opts))
+    }
+    const base = baseTurn(req, t.key, userId, messages)
+    return (patch) => track(streamChat(this.d.coze, { ...base, ...patch }, opts))
   }
 
   /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
   private async * conversationChat (req: ChatRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
+    const access = this.d.access
     const userId = this.userOf(req.surface, req.user_id)
+    const owner = access.ownerOf(ctx.principal, userId)
+    const strict = access.strictOwnership(ctx.principal)
     const conversationId = req.conversation_id
     // Fast 404 for someone else's conversation, before any queueing.
-    if (conversationId) await sessions.checkConversation(conversationId, userId)
-    const botId = this.botOf(req.bot_id)
-    if (!userId) throw errors.userIdRequired()
-    const run = this.runner(baseTurn(req, botId, userId, toCozeMessages(req.messages, Boolean(conversationId))), ctx)
-    const info: Turn = { bot_id: botId, user_id: userId }
+    if (conversationId) await sessions.checkConversation(conversationId, owner, strict)
+    const target = this.targetOf(req)
+    this.checkTarget(ctx, target, req.surface)
+    if (!userId || !owner) throw errors.userIdRequired()
+    await access.checkBudget(ctx.principal)
+    const run = this.runner(target, req, userId, toCozeMessages(req.messages, Boolean(conversationId)), ctx)
+    const info = turnOf(target, userId)
 
     if (!conversationId) {
       for await (const ev of run({})) {
-        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, userId, true)
+        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, owner, true)
+        await this.spend(ev, ctx)
         yield emit(ev, info, ctx)
       }
       return
@@ -127,9 +186,10 @@ export class ChatService {
     const deadline = this.d.queue.deadline()
     const release = await this.d.queue.conversation(conversationId, deadline, ctx.signal)
     try {
-      await sessions.checkConversation(conversationId, userId)
+      await sessions.checkConversation(conversationId, owner, strict)
       for await (const ev of this.retrying(run, {}, ctx.signal, deadline)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId))
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, owner))
         yield emit(ev, info, ctx)
       }
     } finally {
@@ -140,17 +200,21 @@ export class ChatService {
   /** A chat on a session: the session is created on first use, and its conversation with it. */
   private async * sessionChat (req: ChatRequest, sessionId: string, ctx: ChatContext): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
+    const access = this.d.access
     const existing = await sessions.peek(sessionId)
-    const userId = this.userOf(req.surface, req.user_id, SURFACES[req.surface].inheritUser ? existing?.user_id : undefined)
-    if (!userId) throw errors.userIdRequired()
-    if (existing && existing.user_id !== userId) throw errors.sessionNotFound(sessionId)
-    const botId = this.botOf(req.bot_id, existing?.bot_id)
-    if (existing) checkBinding(existing, botId, req.conversation_id)
-    else if (req.conversation_id) await sessions.checkConversation(req.conversation_id, userId)
+    const userId = this.userOf(req.surface, req.user_id)
+    const owner = access.ownerOf(ctx.principal, userId)
+    if (!userId || !owner) throw errors.userIdRequired()
+    if (existing && existing.user_id !== owner) throw errors.sessionNotFound(sessionId)
+    const target = this.targetOf(req, existing?.bot_id)
+    this.checkTarget(ctx, target, req.surface)
+    if (existing) checkBinding(existing, target.key, req.conversation_id)
+    else if (req.conversation_id) await sessions.checkConversation(req.conversation_id, owner, access.strictOwnership(ctx.principal))
+    await access.checkBudget(ctx.principal)
     // `fresh`: the conversation is new, so the whole context goes up.
     const messages = (fresh: boolean) => toCozeMessages(req.messages, !fresh)
-    const run = this.runner(baseTurn(req, botId, userId, messages(false)), ctx)
-    const info: Turn = { bot_id: botId, user_id: userId, session_id: sessionId }
+    const run = this.runner(target, req, userId, messages(false), ctx)
+    const info: Turn = { ...turnOf(target, userId), session_id: sessionId }
     const { signal } = ctx
 
     const deadline = this.d.queue.deadline()
@@ -158,19 +222,33 @@ export class ChatService {
     try {
       releases.push(await this.d.queue.session(sessionId, deadline, signal))
       let r = await sessions.peek(sessionId)
-      if (r && r.user_id !== userId) throw errors.sessionNotFound(sessionId)
-      if (r) checkBinding(r, botId, req.conversation_id)
-      r ??= await sessions.open(sessionId, userId, botId)
+      if (r && r.user_id !== owner) throw errors.sessionNotFound(sessionId)
+      if (r) checkBinding(r, target.key, req.conversation_id)
+      r ??= await sessions.open(sessionId, owner, target.key)
       if (!r) throw errors.sessionNotFound(sessionId)
 
       let fresh = false
       let conversationId = r.conversation_id
+      if (!conversationId && !req.conversation_id && target.chatflow) {
+        // A chatflow creates its conversation itself: the session is bound to it as Coze names it.
+        for await (const ev of run({ additional_messages: messages(true) })) {
+          if (ev.type === 'chat_created') {
+            await sessions.claimConversation(ev.conversation_id, owner, true)
+            await sessions.bind(sessionId, ev.conversation_id)
+          } else if (ev.type === 'chat_completed') {
+            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner))
+          }
+          await this.spend(ev, ctx)
+          yield emit(ev, info, ctx)
+        }
+        return
+      }
       if (!conversationId) {
         if (req.conversation_id) {
-          await sessions.claimConversation(req.conversation_id, userId)
+          await sessions.claimConversation(req.conversation_id, owner)
           conversationId = req.conversation_id
         } else {
-          conversationId = (await sessions.createConversation(botId, userId, signal)).id
+          conversationId = (await sessions.createConversation(target.key, owner, signal)).id
           fresh = true
         }
         await sessions.bind(sessionId, conversationId)
@@ -178,21 +256,23 @@ export class ChatService {
       releases.push(await this.d.queue.conversation(conversationId, deadline, signal))
 
       const current = conversationId
-      const recover = fresh
+      // A chatflow's 4200 is about the chatflow: there is no conversation to replace.
+      const recover = fresh || target.chatflow
         ? undefined
-        : async (): Promise<Partial<ChatTurn> | undefined> => {
+        : async (): Promise<Patch | undefined> => {
           // The session's conversation no longer exists in Coze (e.g. the emulator restarted):
           // start a new one rather than leave the session unusable.
           if (!await this.conversationGone(current, signal)) return undefined
           this.d.log.warn({ session_id: sessionId, conversation_id: current }, 'session conversation no longer exists in Coze; starting a new one')
-          const created = (await sessions.createConversation(botId, userId, signal)).id
+          const created = (await sessions.createConversation(target.key, owner, signal)).id
           await sessions.bind(sessionId, created, true)
           releases.push(await this.d.queue.conversation(created, deadline, signal))
           return { conversation_id: created, additional_messages: messages(true) }
         }
       const patch = { conversation_id: conversationId, additional_messages: messages(fresh) }
       for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner))
         else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
         yield emit(ev, info, ctx)
       }
@@ -209,10 +289,10 @@ export class ChatService {
    */
   private async * retrying (
     run: Run,
-    patch: Partial<ChatTurn>,
+    patch: Patch,
     signal: AbortSignal,
     deadline: number,
-    recover?: () => Promise<Partial<ChatTurn> | undefined>
+    recover?: () => Promise<Patch | undefined>
   ): AsyncGenerator<UpstreamEvent> {
     let current = patch
     let recovered = false
@@ -273,8 +353,21 @@ function baseTurn (req: ChatRequest, botId: string, userId: string, messages: Ch
   }
 }
 
-function checkBinding (r: SessionRecord, botId: string, conversationId: string | undefined): void {
-  if (botId !== r.bot_id) throw errors.sessionBoundToBot(r.session_id, r.bot_id)
+function chatflowTarget (c: ChatflowTarget & { bot_id?: string | undefined }, botId = c.bot_id): Target {
+  if (c.app_id && botId) throw errors.notBoth('app_id', 'bot_id', 'a chatflow runs inside an app (app_id) or in the library of a bot (bot_id), so send only one of them')
+  return { key: CHATFLOW_KEY + c.workflow_id, bot_id: botId, chatflow: c }
+}
+
+function turnOf (t: Target, userId: string): Turn {
+  return t.chatflow ? { workflow_id: t.chatflow.workflow_id, bot_id: t.bot_id, user_id: userId } : { bot_id: t.key, user_id: userId }
+}
+
+function checkBinding (r: SessionRecord, key: string, conversationId: string | undefined): void {
+  if (key !== r.bot_id) {
+    throw r.bot_id.startsWith(CHATFLOW_KEY)
+      ? errors.sessionBoundToChatflow(r.session_id, r.bot_id.slice(CHATFLOW_KEY.length))
+      : errors.sessionBoundToBot(r.session_id, r.bot_id)
+  }
   if (conversationId && r.conversation_id && conversationId !== r.conversation_id) {
     throw errors.sessionBoundToConversation(r.session_id, r.conversation_id)
   }

@@ -1,6 +1,7 @@
 // The chat service's vocabulary: a surface-neutral request in, ChatEvents out.
 import type { ChatEvent as UpstreamEvent, ToolCall, Usage } from '../coze/chat.js'
 import type { GatewayMessage } from '../coze/messages.js'
+import type { Principal } from '../access/policy.js'
 
 /** The client-facing API a request came in on (its wire format, its defaults, its metrics label). */
 export type Surface = 'api' | 'chatbot' | 'openai' | 'workflow'
@@ -8,6 +9,8 @@ export type Surface = 'api' | 'chatbot' | 'openai' | 'workflow'
 /** Who and what a turn ran for, as resolved by the service (defaults applied). */
 export interface Turn {
   bot_id?: string | undefined
+  /** a chatflow's turn */
+  workflow_id?: string | undefined
   user_id?: string | undefined
   session_id?: string | undefined
 }
@@ -19,8 +22,19 @@ export type ToolCallsEvent = Extract<UpstreamEvent, { type: 'tool_calls' }> & { 
 /** What a chat yields: Coze's events, the terminal ones stamped with the turn. */
 export type ChatEvent = Exclude<UpstreamEvent, Terminal> | ChatCompleted | ToolCallsEvent
 
+/** A chatflow (a conversational workflow), in an app (app_id) or in the library (the request's bot_id). */
+export interface ChatflowTarget {
+  workflow_id: string
+  app_id?: string | undefined
+  /** the chatflow's inputs */
+  parameters?: Record<string, unknown> | undefined
+  ext?: Record<string, string> | undefined
+}
+
 export interface ChatRequest {
   surface: Surface
+  /** Talk to this chatflow instead of a bot; bot_id then names its library context (no default). */
+  chatflow?: ChatflowTarget | undefined
   /** undefined: the session's bot, else COZE_BOT_ID */
   bot_id?: string | undefined
   /** undefined: the surface's default (DEFAULT_USER_ID, …) */
@@ -49,6 +63,8 @@ export interface CancelRequest extends ChatIds {
 export interface ChatContext {
   /** The client left (or the gateway shuts down): stop, and cancel the chat in Coze. */
   signal: AbortSignal
+  /** The gateway key of the request (undefined without keys): its bots, budget and ownership apply. */
+  principal?: Principal
   /** The Coze logid, as soon as Coze's headers arrive. */
   onLogid?: ((logid: string) => void) | undefined
   /** The chat's ids, as soon as Coze created it (so a client can cancel it). */
@@ -65,5 +81,7 @@ export interface ChatResult {
   chat_id: string
   usage: Usage
   tool_calls?: ToolCall[]
+  /** chatflows: Coze's debug_url of the run */
+  debug_url?: string | null
   turn: Turn
 }

@@ -21,7 +21,8 @@ export type ChatEvent =
   | { type: 'reasoning_delta', content: string }
   | { type: 'follow_up', content: string }
   | { type: 'tool_calls', conversation_id: string, chat_id: string, tool_calls: ToolCall[], usage: Usage }
-  | { type: 'chat_completed', conversation_id: string, chat_id: string, usage: Usage }
+  /** `debug_url`: chatflows only (from Coze's `done` event) */
+  | { type: 'chat_completed', conversation_id: string, chat_id: string, usage: Usage, debug_url?: string | null }
 
 export interface ChatTurn {
   bot_id: string
@@ -34,6 +35,17 @@ export interface ChatTurn {
 }
 
 export type { StreamLimits, StreamOptions } from './stream-guard.js'
+
+/** A turn of a chatflow (a conversational workflow): in an app (app_id) or in the library (bot_id). */
+export interface ChatflowTurn {
+  workflow_id: string
+  additional_messages: EnterMessage[]
+  parameters?: Record<string, unknown> | undefined
+  app_id?: string | undefined
+  bot_id?: string | undefined
+  conversation_id?: string | undefined
+  ext?: Record<string, string> | undefined
+}
 
 export interface ToolOutputsTurn {
   conversation_id: string
@@ -55,12 +67,45 @@ export function streamToolOutputs (coze: CozeClient, turn: ToolOutputsTurn, opts
   return relay(opts, (callOpts) => coze.api.chat.submitToolOutputs({ ...turn, stream: true }, coze.options(callOpts)), coze)
 }
 
+/**
+ * One chatflow turn (POST /v1/workflows/chat, streaming only). The chat events are those of
+ * a bot chat; `done` carries `{debug_url}`, which the SDK's workflows.chat.stream() drops, so
+ * the stream is read through the SDK's own post() and the terminal event waits for `done`.
+ */
+export function streamChatflow (coze: CozeClient, turn: ChatflowTurn, opts: StreamOptions): AsyncGenerator<ChatEvent> {
+  const body = {
+    workflow_id: turn.workflow_id,
+    additional_messages: turn.additional_messages,
+    ...(turn.parameters ? { parameters: turn.parameters } : {}),
+    ...(turn.app_id ? { app_id: turn.app_id } : {}),
+    ...(turn.bot_id ? { bot_id: turn.bot_id } : {}),
+    ...(turn.conversation_id ? { conversation_id: turn.conversation_id } : {}),
+    ...(turn.ext ? { ext: turn.ext } : {})
+  }
+  return relay(opts, async function * (callOpts) {
+    const raw = await coze.api.post<object, AsyncIterable<{ event?: string, data?: string }>>('/v1/workflows/chat', body, true, coze.options(callOpts))
+    for await (const ev of raw) yield parseEvent(ev.event, ev.data)
+  }, coze, 'chatflow')
+}
+
+/** A raw SSE event as the SDK's chat streams yield it: data parsed, `done` kept as text. */
+function parseEvent (event: string | undefined, data: string | undefined): StreamChatData {
+  if (event === ChatEventType.DONE || event === 'error') return { event, data } as unknown as StreamChatData
+  try {
+    return { event, data: JSON.parse(data ?? '') } as StreamChatData
+  } catch {
+    throw errors.upstreamMalformed('a chat stream event')
+  }
+}
+
 type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true }) => AsyncIterable<StreamChatData>
 
-async function * relay (opts: StreamOptions, start: Source, coze: CozeClient): AsyncGenerator<ChatEvent> {
-  const guard = new StreamGuard(opts)
+async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, resource?: 'chatflow'): AsyncGenerator<ChatEvent> {
+  const guard = new StreamGuard(opts, resource)
   let ids: { conversation_id: string, chat_id: string } | undefined
   let terminal: 'completed' | 'requires_action' | undefined
+  // A chatflow's terminal event waits for `done`, which carries its debug_url.
+  let held: ChatEvent | undefined
   let done = false
   const deltaSeen = new Set<string>()
 
@@ -95,26 +140,36 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient): A
           }
           break
         }
-        case ChatEventType.CONVERSATION_CHAT_COMPLETED:
+        case ChatEventType.CONVERSATION_CHAT_COMPLETED: {
           terminal = 'completed'
           ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
-          yield { type: 'chat_completed', ...ids, usage: usageOf(ev.data) }
+          const completed: ChatEvent = { type: 'chat_completed', ...ids, usage: usageOf(ev.data) }
+          if (resource) held = completed
+          else yield completed
           break
-        case ChatEventType.CONVERSATION_CHAT_REQUIRES_ACTION:
+        }
+        case ChatEventType.CONVERSATION_CHAT_REQUIRES_ACTION: {
           terminal = 'requires_action'
           ids = { conversation_id: ev.data.conversation_id, chat_id: ev.data.id }
-          yield { type: 'tool_calls', ...ids, tool_calls: toolCallsOf(ev.data), usage: usageOf(ev.data) }
+          const calls: ChatEvent = { type: 'tool_calls', ...ids, tool_calls: toolCallsOf(ev.data), usage: usageOf(ev.data) }
+          if (resource) held = calls
+          else yield calls
           break
+        }
         case ChatEventType.CONVERSATION_CHAT_FAILED: {
           const e = ev.data.last_error
-          throw fromCozeCode(e?.code || 5000, e?.msg || 'the chat failed', guard.logid)
+          throw fromCozeCode(e?.code || 5000, e?.msg || 'the chat failed', guard.logid, undefined, resource)
         }
         case ChatEventType.ERROR:
-          throw errorEvent(ev.data, guard.logid)
+          throw errorEvent(ev.data, guard.logid, resource)
         case ChatEventType.DONE:
           // Keep reading to the end of the body so the keep-alive socket is reused.
           done = true
           guard.ended()
+          if (held) {
+            yield held.type === 'chat_completed' ? { ...held, debug_url: debugUrlOf(ev.data) } : held
+            held = undefined
+          }
           break
         default:
           break
@@ -132,15 +187,26 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient): A
 
 const TRUNCATED = 'The Coze stream ended before the chat completed; the answer is incomplete.'
 
+/** The debug_url of a chatflow's `done` data (`{"debug_url":"…"}`). */
+function debugUrlOf (data: unknown): string | null {
+  if (typeof data !== 'string') return null
+  try {
+    const v = JSON.parse(data) as { debug_url?: unknown }
+    return typeof v?.debug_url === 'string' && v.debug_url ? v.debug_url : null
+  } catch {
+    return null
+  }
+}
+
 /** `event:error` data: a JSON object {code,msg}, or the raw text the SDK could not frame. */
-function errorEvent (data: unknown, logid: string | undefined): GatewayError {
+function errorEvent (data: unknown, logid: string | undefined, resource?: 'chatflow'): GatewayError {
   let d = data
   if (typeof d === 'string') {
     try { d = JSON.parse(d) } catch { /* raw text */ }
   }
   const obj = (d && typeof d === 'object' ? d : {}) as { code?: number, msg?: string, detail?: { logid?: string } }
   const id = obj.detail?.logid ?? logid
-  if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, obj.msg ?? '', id)
+  if (typeof obj.code === 'number' && obj.code !== 0) return fromCozeCode(obj.code, obj.msg ?? '', id, undefined, resource)
   return errors.upstreamError('Coze sent a malformed stream event.', id)
 }
 

@@ -5,7 +5,7 @@ import { APIError, APIUserAbortError, TimeoutError, CozeError } from '@coze/api'
 import { GatewayError, errors, type ErrorCode } from '../errors.js'
 
 /** What the failed call was about, for messages that say what to check. */
-export type CozeResource = 'workflow' | 'bot'
+export type CozeResource = 'workflow' | 'chatflow' | 'bot'
 
 interface CodeRule { status: number, code: ErrorCode, message: (msg: string, resource?: CozeResource) => string }
 
@@ -27,6 +27,8 @@ export const COZE_CODE_RULES: Record<number, CodeRule> = {
     code: 'UPSTREAM_NOT_FOUND',
     message: (m, r) => (r === 'workflow'
       ? `Coze could not find the workflow (Coze code 4200): check the workflow id, and that the workflow is published (Coze runs only published workflows through the API). ${m}`
+      : r === 'chatflow'
+        ? `Coze could not find the chatflow (Coze code 4200): check the workflow id and that the chatflow is published (and its app_id or bot_id, if given). ${m}`
       : r === 'bot'
         ? `Coze could not find the bot (Coze code 4200): check the bot id, and that the bot is published to the API channel. ${m}`
         : `Coze could not find the resource (Coze code 4200): check the bot, workflow or conversation id, and that it is published to the API channel. ${m}`).trim()

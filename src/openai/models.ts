@@ -1,7 +1,8 @@
-// OpenAI model names → Coze bots. A model is an alias from COZE_MODEL_MAP or a raw bot id;
-// no model means COZE_BOT_ID. An unknown name is never replaced by the default bot: Coze
-// answers 4200 for it and the route turns that into 404 model_not_found.
-import type { Config } from '../config.js'
+// OpenAI model names → Coze bots and chatflows. A model is an alias from COZE_MODEL_MAP (of a
+// bot or of a chatflow) or a raw bot id; no model means COZE_BOT_ID. An unknown name is never
+// replaced by the default bot: Coze answers 4200 for it and the route turns that into 404
+// model_not_found. (The chat service resolves the alias itself, src/chat/service.ts.)
+import type { ChatflowAlias, Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'
 import { botProfile } from '../coze/bots.js'
 import { GatewayError, errors } from '../errors.js'
@@ -27,8 +28,11 @@ export interface ModelObject {
   object: 'model'
   created: number
   owned_by: string
-  /** The Coze bot behind the model */
-  bot_id: string
+  /** The Coze bot behind the model (a library chatflow's bot, if any) */
+  bot_id?: string
+  /** The chatflow behind the model, for a chatflow alias */
+  workflow_id?: string
+  app_id?: string
   /** The bot's name in Coze, when Coze told us */
   name?: string
   description?: string
@@ -59,17 +63,22 @@ export class ModelCatalog {
     this.opts = { ttlMs: 10 * 60_000, failureTtlMs: 30_000, lookupTimeoutMs: 5_000, maxEntries: 500, ...opts }
   }
 
-  /** Aliases of COZE_MODEL_MAP, then the default bot under its own id. */
+  /** Bot aliases of COZE_MODEL_MAP, then the default bot under its own id, then the chatflow aliases. */
   async list (): Promise<ModelObject[]> {
-    const entries = Object.entries(this.config.modelMap)
+    const { modelMap, chatflowMap } = this.config
+    const entries = Object.entries(modelMap)
     const defaultBot = this.config.COZE_BOT_ID
-    if (defaultBot && !Object.hasOwn(this.config.modelMap, defaultBot)) entries.push([defaultBot, defaultBot])
+    if (defaultBot && !Object.hasOwn(modelMap, defaultBot) && !Object.hasOwn(chatflowMap, defaultBot)) entries.push([defaultBot, defaultBot])
     const lookups = await Promise.all(entries.map(([, botId]) => this.lookup(botId)))
-    return entries.map(([id, botId], i) => toModel(id, botId, lookups[i]!))
+    return [
+      ...entries.map(([id, botId], i) => toModel(id, botId, lookups[i]!)),
+      ...Object.entries(chatflowMap).map(([id, c]) => chatflowModel(id, c))
+    ]
   }
 
   /** One model; a raw bot id is checked with Coze. Throws ModelNotFoundError. */
   async retrieve (model: string): Promise<ModelObject> {
+    if (Object.hasOwn(this.config.chatflowMap, model)) return chatflowModel(model, this.config.chatflowMap[model]!)
     const { model: id, botId } = resolveModel(this.config, model)
     const configured = Object.hasOwn(this.config.modelMap, id) || id === this.config.COZE_BOT_ID
     const found = await this.lookup(botId)
@@ -100,6 +109,10 @@ export class ModelCatalog {
       return { error: err instanceof GatewayError ? err : errors.internal(err) }
     }
   }
+}
+
+function chatflowModel (id: string, c: ChatflowAlias): ModelObject {
+  return { id, object: 'model', created: STARTED, owned_by: 'coze', ...c }
 }
 
 function toModel (id: string, botId: string, found: Lookup): ModelObject {

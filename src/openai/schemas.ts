@@ -54,10 +54,39 @@ export const OpenAIErrorSchema = Type.Object({
 const E = OpenAIErrorSchema
 export const OpenAIErrors = { 400: E, 402: E, 404: E, 409: E, 413: E, 415: E, 429: E, 500: E, 502: E, 503: E, 504: E }
 
-const Loose = (description: string) => Type.Object({}, { additionalProperties: true, description })
+const Open = { additionalProperties: true }
+
+const ChatCompletionSchema = Type.Object({
+  id: Type.String({ description: 'chatcmpl-<Coze chat id>' }),
+  object: Type.Literal('chat.completion'),
+  created: Type.Integer(),
+  model: Type.String(),
+  choices: Type.Array(Type.Object({
+    index: Type.Integer(),
+    message: Type.Object({
+      role: Type.Literal('assistant'),
+      content: Type.Union([Type.String(), Type.Null()]),
+      refusal: Type.Null()
+    }, { ...Open, description: 'Also reasoning_content (reasoning bots) and tool_calls (finish_reason tool_calls)' }),
+    logprobs: Type.Null(),
+    finish_reason: Type.String({ description: 'stop or tool_calls' })
+  }, Open)),
+  usage: Type.Object({ prompt_tokens: Type.Integer(), completion_tokens: Type.Integer(), total_tokens: Type.Integer() }, Open)
+}, {
+  ...Open,
+  description: 'chat.completion',
+  examples: [{
+    id: 'chatcmpl-7400000000000000002',
+    object: 'chat.completion',
+    created: 1736937000,
+    model: '7537334510896185359',
+    choices: [{ index: 0, message: { role: 'assistant', content: '你好！有什么可以帮你？', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 }
+  }]
+})
 
 export const ChatCompletionResponses = {
-  200: jsonOrStream(Loose('chat.completion'), ChunkFrameSchema,
+  200: jsonOrStream(ChatCompletionSchema, ChunkFrameSchema,
     'Non-stream: a chat.completion (application/json). With "stream": true: text/event-stream of chat.completion.chunk frames, then data: [DONE].'),
   ...OpenAIErrors
 }
@@ -67,7 +96,9 @@ export const ModelSchema = Type.Object({
   object: Type.Literal('model'),
   created: Type.Integer(),
   owned_by: Type.String(),
-  bot_id: Type.String({ description: 'The Coze bot behind the model' }),
+  bot_id: Type.Optional(Type.String({ description: 'The Coze bot behind the model (for a chatflow in the library: its bot)' })),
+  workflow_id: Type.Optional(Type.String({ description: 'The chatflow behind the model, for a chatflow alias of COZE_MODEL_MAP' })),
+  app_id: Type.Optional(Type.String({ description: 'The app of that chatflow' })),
   name: Type.Optional(Type.String({ description: 'The bot name in Coze (cached)' })),
   description: Type.Optional(Type.String())
 }, { examples: [{ id: 'coze-default', object: 'model', created: 1736937000, owned_by: 'coze', bot_id: '7537334510896185359', name: 'Demo bot' }] })

@@ -41,7 +41,7 @@ const chatActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: CancelResponses
     }
   }, async (request, reply) => {
-    const chat = await app.chat.cancel(request.body, { signal: request.clientGone, onLogid: reply.onLogid })
+    const chat = await app.chat.cancel(request.body, { signal: request.clientGone, onLogid: reply.onLogid, principal: request.principal })
     return ok('Chat canceled', { ...chat, ...(chat.created_at !== undefined ? { created_at: isoFromUnix(chat.created_at) } : {}), timestamp: new Date().toISOString() })
   })
 }

@@ -7,7 +7,7 @@ import type { ChatContext, ChatEvent, ChatResult } from '../chat/types.js'
 import { relaySse, type SseWire } from '../sse.js'
 
 export function chatContext (reply: FastifyReply, signal: AbortSignal): ChatContext {
-  return { signal, onLogid: reply.onLogid, onChat: reply.onChat }
+  return { signal, onLogid: reply.onLogid, onChat: reply.onChat, principal: reply.request.principal }
 }
 
 export async function answer<T> (

@@ -14,7 +14,15 @@ const ConfigData = Type.Object({
   upstream_mode: Type.String({ description: 'coze, or emulator in demo mode' }),
   token: Type.Object({ configured: Type.Boolean() }, { description: 'Only whether a token is set; never its value' }),
   features: Type.Record(Type.String(), Type.Boolean()),
-  rate_limit: Type.Object({ enabled: Type.Boolean(), requests: Type.Integer(), window_seconds: Type.Integer() }),
+  rate_limit: Type.Object({ enabled: Type.Boolean(), requests: Type.Integer(), window_seconds: Type.Integer(), store: Type.Optional(Type.String({ description: 'memory, or redis (shared by every instance) with REDIS_URL' })) }),
+  auth: Type.Optional(Type.Object({
+    mode: Type.String({ description: 'none (no key needed: anyone who reaches the gateway can use it) or keys' }),
+    keys: Type.Integer({ description: 'How many gateway keys are configured (never a key or its hash)' }),
+    publishable_keys: Type.Integer(),
+    allowed_bot_ids: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'ALLOWED_BOT_IDS; null: every bot' }),
+    allowed_workflow_ids: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'ALLOWED_WORKFLOW_IDS; null: every workflow' }),
+    account_routes: Type.Boolean()
+  })),
   max_upload_mb: Type.Integer()
 }, {
   additionalProperties: true,
@@ -39,18 +47,22 @@ const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
         chat: true,
         streaming: true,
         file_upload: true,
-        user_management: true,
-        workspace_management: true,
+        user_management: c.ACCOUNT_ROUTES,
+        workspace_management: c.ACCOUNT_ROUTES,
         workflows: true,
-        bots: true,
+        chatflows: true,
+        audio: true,
+        bots: c.ACCOUNT_ROUTES,
         tool_calls: true,
         multimodal: true,
         sessions: true,
         conversations: true,
         rate_limit: c.ENABLE_RATE_LIMIT,
+        api_keys: app.access.keysEnabled,
         demo_mode: c.upstreamMode === 'emulator'
       },
-      rate_limit: { enabled: c.ENABLE_RATE_LIMIT, requests: c.RATE_LIMIT_REQUESTS, window_seconds: c.RATE_LIMIT_WINDOW },
+      rate_limit: { enabled: c.ENABLE_RATE_LIMIT, requests: c.RATE_LIMIT_REQUESTS, window_seconds: c.RATE_LIMIT_WINDOW, store: app.limitRedis ? 'redis' : 'memory' },
+      auth: { ...app.access.describe(), account_routes: c.ACCOUNT_ROUTES },
       max_upload_mb: c.MAX_UPLOAD_MB,
       sessions: { store: c.SESSION_STORE, ttl_seconds: c.SESSION_TTL, queue_timeout_ms: c.CHAT_QUEUE_TIMEOUT_MS }
     })

@@ -6,6 +6,11 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { uploadFile } from '../coze/files.js'
+import { synthesize, transcribe } from '../coze/audio.js'
+import { SpeechBodySchema, speechRequest } from '../openai/audio.js'
+import { SpeechResponses } from '../schemas/audio.js'
+import { audioFile } from './audio-file.js'
+import { uploadRoute, withFilePart } from './multipart-file.js'
 import { ClientAbortError, GatewayError, errors } from '../errors.js'
 import type { ChatContext, ChatEvent } from '../chat/types.js'
 import { sendError, surfaceOf } from '../plugins/error-handler.js'
@@ -33,7 +38,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
 
   app.setNotFoundHandler(app.rateLimit ? { preHandler: app.rateLimit() } : {}, (request, reply) => {
     const path = request.url.split('?')[0]
-    const e = errors.notFound(`Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions and GET /v1/models.`)
+    const e = errors.notFound(`Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions, POST /v1/audio/speech, POST /v1/audio/transcriptions and GET /v1/models.`)
     return app.methodNotAllowed(request, reply) ?? sendError(request, reply, e, 'openai', config)
   })
 
@@ -50,7 +55,8 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: config.BODY_LIMIT_KB * 1024 + Math.ceil(config.OPENAI_IMAGE_MAX_MB * MB * 4 / 3)
   }, async (request, reply) => {
     const body = request.body
-    const { model, botId } = resolveModel(config, body.model)
+    // The alias (of a bot or a chatflow) is resolved by the chat service; `model` is what is answered back.
+    const { model } = resolveModel(config, body.model)
     const mapped = mapRequest(body.messages, imageLimits)
     const meta = { model, created: Math.floor(Date.now() / 1000) }
     const user = body.user || undefined
@@ -60,14 +66,41 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       const req = { surface: 'openai' as const, user_id: user, ...mapped.toolOutputs }
       run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
+      const req = { surface: 'openai' as const, bot_id: model, user_id: user, messages: mapped.messages }
+      // Allow-lists and budget before any image goes up to Coze.
+      app.chat.authorize(req, request)
+      await app.access.checkBudget(request.principal)
       await uploadAll(app, loader, reply, mapped.files, request.clientGone)
-      const req = { surface: 'openai' as const, bot_id: botId, user_id: user, messages: mapped.messages }
       run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
     }
     const stream = body.stream === true
     const wire = completionWire({ ...meta, includeUsage: stream && body.stream_options?.include_usage === true })
     return answer(app, request, reply, stream, run, wire, (r) => toCompletion(meta, r))
   })
+
+  app.post('/audio/speech', {
+    schema: {
+      tags: ['openai'],
+      summary: 'OpenAI-compatible text to speech: the audio bytes',
+      description: '`voice` is a Coze voice_id or a name from COZE_VOICE_MAP; `response_format` mp3 (default), wav, pcm or opus; `speed` 0.2–3. `model` is ignored.',
+      body: SpeechBodySchema,
+      response: { ...SpeechResponses, ...OpenAIErrors }
+    }
+  }, async (request, reply) => {
+    const audio = await synthesize(app.coze, speechRequest(request.body, config.voiceMap), { signal: request.clientGone, onLogid: reply.onLogid })
+    return reply.type(audio.contentType).send(audio.body)
+  })
+
+  app.post('/audio/transcriptions', {
+    schema: {
+      tags: ['openai'],
+      summary: 'OpenAI-compatible speech to text: multipart `file` (mp3, wav or ogg) and `model` (ignored); answers `{text}`',
+      consumes: ['multipart/form-data'],
+      response: { 200: Type.Object({ text: Type.String() }), ...OpenAIErrors }
+    },
+    ...uploadRoute(config.MAX_UPLOAD_MB)
+  }, async (request, reply) => withFilePart(request, config.MAX_UPLOAD_MB, async (part) =>
+    ({ text: await transcribe(app.coze, audioFile(part), part.fileName, { signal: request.clientGone, onLogid: reply.onLogid }) })))
 
   app.get('/models', {
     schema: {
@@ -76,7 +109,12 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Each entry names its Coze bot (`bot_id`) and, when Coze could tell, the bot name (cached 10 minutes).',
       response: { 200: ModelListSchema, ...OpenAIErrors }
     }
-  }, async () => ({ object: 'list' as const, data: await catalog.list() }))
+  }, async (request) => ({
+    object: 'list' as const,
+    data: (await catalog.list()).filter((m) => m.workflow_id
+      ? app.access.workflowAllowed(request.principal, m.workflow_id)
+      : app.access.botAllowed(request.principal, m.bot_id ?? m.id, 'openai'))
+  }))
 
   app.get('/models/:model', {
     schema: {
@@ -85,7 +123,10 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ model: Type.String({ minLength: 1, description: 'URL-encoded (a "/" in a name is %2F)' }) }),
       response: { 200: ModelSchema, ...OpenAIErrors }
     }
-  }, async (request) => catalog.retrieve(request.params.model))
+  }, async (request) => {
+    app.chat.authorize({ surface: 'openai', bot_id: request.params.model, messages: [] }, request)
+    return catalog.retrieve(request.params.model)
+  })
 }
 
 /** Uploads image/file parts to Coze, one at a time, and fills in their file ids. */
@@ -93,7 +134,7 @@ async function uploadAll (app: FastifyInstance, loader: FileLoader, reply: Fasti
   for (const f of files) {
     const loaded = await loader.load(f.source, f.param, signal)
     if (signal.aborted) throw new ClientAbortError()
-    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, { signal, onLogid: reply.onLogid, answerTimeoutMs: app.config.COZE_REQUEST_TIMEOUT_MS })
+    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, { signal, onLogid: reply.onLogid })
       .catch((err: unknown) => { throw signal.aborted ? new ClientAbortError() : err })
     setFileId(f, uploaded.id)
   }

@@ -5,16 +5,21 @@ import { ok } from '../envelope.js'
 import { errors } from '../errors.js'
 import {
   getWorkflowRun, resumeWorkflow, runWorkflow, startWorkflowRun, streamWorkflow,
-  type WorkflowInterrupt, type WorkflowRunParams
+  type WorkflowEvent, type WorkflowInterrupt, type WorkflowRunParams
 } from '../coze/workflows.js'
 import {
-  ExecuteBodySchema, ExecuteResponses, ResumeBodySchema, ResumeResponses, RunBodySchema, RunResponses, RunStateResponses,
+  ChatflowBodySchema, ChatflowResponses, ExecuteBodySchema, ExecuteResponses, ResumeBodySchema, ResumeResponses, RunBodySchema, RunResponses, RunStateResponses,
   WORKFLOW_SSE_DOC, WorkflowParams, RunPathParams, type RunBody
 } from '../schemas/workflows.js'
 import { relaySse } from '../sse.js'
+import type { GatewayMessage } from '../coze/messages.js'
 import { workflowWire } from '../wires/workflow.js'
+import { chatAnswer, chatWire } from '../wires/api.js'
+import { answer } from './chat-reply.js'
 import { surfaceOf } from '../plugins/error-handler.js'
 import { isoFromUnix } from '../time.js'
+import type { FastifyRequest } from 'fastify'
+import type { Usage } from '../coze/chat.js'
 
 const now = () => new Date().toISOString()
 
@@ -45,6 +50,20 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const syncTimeout = () => app.config.COZE_WORKFLOW_TIMEOUT_MS
   const limits = { connectTimeoutMs: app.config.COZE_CONNECT_TIMEOUT_MS, idleTimeoutMs: app.config.COZE_IDLE_TIMEOUT_MS }
   surfaceOf(app, 'workflow')
+  // Every route here names a workflow: ALLOWED_WORKFLOW_IDS, the key's workflows and its budget, before Coze.
+  app.addHook('preHandler', async (request) => {
+    const { workflow_id: workflowId } = request.params as { workflow_id: string }
+    app.access.checkWorkflow(request.principal, workflowId)
+    await app.access.checkBudget(request.principal)
+  })
+  const spend = (request: FastifyRequest, usage: Usage | null | undefined) => app.access.spend(request.principal, usage?.token_count)
+  /** Workflow events, their reported usage counted against the key's budget. */
+  async function * metered (request: FastifyRequest, events: AsyncIterable<WorkflowEvent>): AsyncGenerator<WorkflowEvent> {
+    for await (const ev of events) {
+      if (ev.type === 'workflow_message') await spend(request, ev.usage)
+      yield ev
+    }
+  }
 
   app.post('/api/v1/workflows/:workflow_id/run', {
     schema: {
@@ -66,7 +85,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const onLogid = reply.onLogid
     if (body.stream === true) {
       if (body.is_async === true) throw errors.notBoth('stream', 'is_async', 'stream the run, or start it with is_async and poll GET /api/v1/workflows/{workflow_id}/runs/{execute_id}')
-      return relaySse(app, reply, (signal) => streamWorkflow(app.coze, params, { ...limits, signal, onLogid }), workflowWire)
+      return relaySse(app, reply, (signal) => metered(request, streamWorkflow(app.coze, params, { ...limits, signal, onLogid })), workflowWire)
     }
     const signal = request.clientGone
     if (body.is_async === true) {
@@ -74,6 +93,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return ok(`Workflow run started: poll GET /api/v1/workflows/${workflowId}/runs/${r.execute_id}`, { execute_id: r.execute_id, status: 'running', debug_url: r.debug_url })
     }
     const r = await runWorkflow(app.coze, params, { signal, onLogid, timeoutMs: syncTimeout() })
+    await spend(request, r.usage)
     const data = {
       status: r.interrupt ? 'interrupted' : 'completed',
       output: r.output,
@@ -83,6 +103,32 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...(r.interrupt ? { interrupt: r.interrupt } : {})
     }
     return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow completed successfully', data)
+  })
+
+  app.post('/api/v1/workflows/:workflow_id/chat', {
+    schema: {
+      tags: ['workflows'],
+      summary: 'Chat with a chatflow (a conversational workflow): JSON, or SSE with "stream": true',
+      description: 'The chat of POST /api/v1/chat, with a chatflow instead of a bot: the same frames, sessions (a session is bound to its chatflow), ' +
+        'per-conversation queue, ownership, cancel on disconnect and errors. `parameters` are the chatflow\'s inputs; `app_id` for a chatflow in an app, ' +
+        '`bot_id` for one in the space library (not both: 400). Unknown or unpublished chatflow → 404; a missing required input → 400 with Coze\'s message. ' +
+        'A chatflow that stops at a question node answers with its question; the next message on the same conversation or session is the reply.',
+      params: WorkflowParams,
+      body: ChatflowBodySchema,
+      response: ChatflowResponses
+    }
+  }, async (request, reply) => {
+    const b = request.body
+    const req = {
+      surface: 'workflow' as const,
+      chatflow: { workflow_id: request.params.workflow_id, app_id: b.app_id, parameters: parametersOf(b.parameters, 'parameters'), ext: b.ext },
+      bot_id: b.bot_id,
+      user_id: b.user_id,
+      messages: b.messages as GatewayMessage[],
+      conversation_id: b.conversation_id,
+      session_id: b.session_id
+    }
+    return answer(app, request, reply, b.stream === true, (ctx) => app.chat.chat(req, ctx), chatWire, (r) => chatAnswer(r))
   })
 
   app.get('/api/v1/workflows/:workflow_id/runs/:execute_id', {
@@ -117,7 +163,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { workflow_id: workflowId } = request.params
     const { event_id: eventId, resume_data: resumeData, interrupt_type: interruptType } = request.body
     const onLogid = reply.onLogid
-    return relaySse(app, reply, (signal) => resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...limits, signal, onLogid }), workflowWire)
+    return relaySse(app, reply, (signal) => metered(request, resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...limits, signal, onLogid })), workflowWire)
   })
 
   app.post('/api/v1/workflows/:workflow_id/execute', {
@@ -137,6 +183,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const startTime = now()
     const r = await runWorkflow(app.coze, { workflow_id: workflowId, parameters: parametersOf(inputs, 'inputs') },
       { signal: request.clientGone, onLogid: reply.onLogid, timeoutMs: syncTimeout() })
+    await spend(request, r.usage)
     return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow executed successfully', {
       execution_id: r.execute_id ?? null,
       status: r.interrupt ? 'interrupted' : 'completed',

@@ -7,7 +7,7 @@ export const SESSION_ID = Type.String({ pattern: SESSION_ID_PATTERN, description
 export const USER_ID = Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id' })
 
 export const OwnerQuery = Type.Object({
-  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The user asking. When given, it must be the owner, else 404 (exactly as for an unknown id). Until API keys exist this guards against mix-ups, not attackers.' }))
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The user asking (default DEFAULT_USER_ID): it must be the owner, else 404, exactly as for an unknown id. With gateway keys, the key must be the owner\'s too.' }))
 })
 
 export const SessionParams = Type.Object({ session_id: SESSION_ID })
@@ -15,7 +15,8 @@ export const SessionParams = Type.Object({ session_id: SESSION_ID })
 export const SessionSchema = Type.Object({
   session_id: Type.String(),
   user_id: Type.String(),
-  bot_id: Type.String(),
+  bot_id: Type.Union([Type.String(), Type.Null()], { description: 'The bot of the session; null for a chatflow session' }),
+  workflow_id: Type.Optional(Type.String({ description: 'The chatflow of a chatflow session (POST /api/v1/workflows/{workflow_id}/chat)' })),
   conversation_id: Type.Union([Type.String(), Type.Null()], { description: 'The Coze conversation; null until the first chat' }),
   created_at: Timestamp,
   last_activity: Timestamp,
@@ -50,6 +51,7 @@ export const ConversationSchema = Type.Object({
   conversation_id: Type.String({ description: 'Same as id' }),
   bot_id: Type.Optional(Type.String()),
   user_id: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The owner recorded by the gateway, null when unknown' })),
+  key_id: Type.Optional(Type.String({ description: 'The gateway key the owner belongs to (in everyone\'s listing, with keys on)' })),
   created_at: Type.Union([Timestamp, Type.Null()], { description: 'ISO 8601 (Coze\'s creation time)' }),
   meta_data: Type.Record(Type.String(), Type.String()),
   last_section_id: Type.Optional(Type.String())

@@ -1,6 +1,8 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Envelope, Timestamp, UpstreamErrors, Usage, jsonOrStream, streamOnly } from './common.js'
 import { WorkflowFrameSchema } from '../wires/workflow.js'
+import { ChatFrameSchema } from '../wires/api.js'
+import { ChatBodySchema, ChatDataSchema } from './chat.js'
 import { CozeId } from './ids.js'
 
 export const WorkflowParams = Type.Object({ workflow_id: CozeId('The Coze workflow id (published)') })
@@ -102,3 +104,31 @@ export const WORKFLOW_SSE_DOC = `Server-Sent Events: each frame is \`data: <json
 | \`end\` | always last |
 
 Errors before the first frame (unknown or unpublished workflow → 404, bad input → 400, …) are JSON envelopes.`
+
+const ChatBody = ChatBodySchema.properties
+
+export const ChatflowBodySchema = Type.Object({
+  user_id: ChatBody.user_id,
+  messages: ChatBody.messages,
+  conversation_id: ChatBody.conversation_id,
+  session_id: ChatBody.session_id,
+  parameters: Type.Optional(Parameters),
+  app_id: Type.Optional(Type.String({ minLength: 1, description: 'The app the chatflow is in (not with bot_id)' })),
+  bot_id: Type.Optional(Type.String({ minLength: 1, description: 'For a chatflow in the space library: the bot it runs for (not with app_id). No default.' })),
+  stream: ChatBody.stream,
+  ext: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Coze ext: latitude, longitude, user_id', maxProperties: 16 }))
+}, { examples: [{ user_id: 'user123', messages: [{ role: 'user', content: 'Hello' }], parameters: { city: 'Paris' } }] })
+export type ChatflowBody = Static<typeof ChatflowBodySchema>
+
+const ChatflowData = Type.Object({
+  ...ChatDataSchema.properties,
+  workflow_id: Type.String(),
+  bot_id: Type.Optional(Type.String({ description: 'The library bot, when the request named one' })),
+  debug_url: Nullable(Type.String({ description: 'Coze\'s debug URL of the run' }))
+}, { additionalProperties: true })
+
+export const ChatflowResponses = {
+  200: jsonOrStream(Envelope(ChatflowData, { conversation_id: Type.String(), session_id: Type.Optional(Type.String()) }), ChatFrameSchema,
+    'Non-stream: the answer aggregated from the chatflow\'s stream (application/json). With "stream": true: text/event-stream with the frames of POST /api/v1/chat; chat_completed carries debug_url.'),
+  ...UpstreamErrors
+}

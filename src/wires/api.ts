@@ -35,8 +35,15 @@ export const ChatFrameSchema = Type.Union([
   Text('follow_up', 'A suggested next question'),
   Type.Object({ type: Type.Literal('tool_calls'), conversation_id: Type.String(), chat_id: Type.String(), tool_calls: Type.Array(ToolCall), usage: Usage, timestamp: Timestamp, session_id: SessionId },
     { description: 'The bot waits for POST /api/v1/chat/tool-outputs' }),
-  Type.Object({ type: Type.Literal('chat_completed'), conversation_id: Type.String(), chat_id: Type.String(), usage: Usage, timestamp: Timestamp, session_id: SessionId },
-    { description: 'The chat finished' }),
+  Type.Object({
+    type: Type.Literal('chat_completed'),
+    conversation_id: Type.String(),
+    chat_id: Type.String(),
+    usage: Usage,
+    timestamp: Timestamp,
+    session_id: SessionId,
+    debug_url: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Chatflows: Coze\'s debug URL of the run' }))
+  }, { description: 'The chat finished' }),
   ErrorFrameSchema,
   EndFrameSchema
 ], { description: 'Server-Sent Events: each frame is `data: <json>` and a blank line; lines starting with `:` are heartbeats.' })
@@ -63,7 +70,15 @@ export function chatFrame (ev: ChatEvent): Record<string, unknown> | undefined {
     case 'tool_calls':
       return { type: ev.type, conversation_id: ev.conversation_id, chat_id: ev.chat_id, tool_calls: ev.tool_calls, usage: ev.usage, timestamp: now(), ...sessionOf(ev.turn) }
     case 'chat_completed':
-      return { type: ev.type, conversation_id: ev.conversation_id, chat_id: ev.chat_id, usage: ev.usage, timestamp: now(), ...sessionOf(ev.turn) }
+      return {
+        type: ev.type,
+        conversation_id: ev.conversation_id,
+        chat_id: ev.chat_id,
+        usage: ev.usage,
+        timestamp: now(),
+        ...sessionOf(ev.turn),
+        ...(ev.debug_url !== undefined ? { debug_url: ev.debug_url } : {})
+      }
     default:
       return undefined
   }
@@ -101,7 +116,7 @@ export function chatAnswer (r: ChatResult, continuation = false): Envelope {
     content: r.content,
     conversation_id: r.conversation_id,
     chat_id: r.chat_id,
-    ...(continuation ? {} : { bot_id: r.turn.bot_id, user_id: r.turn.user_id }),
+    ...(continuation ? {} : r.turn.workflow_id ? chatflowOf(r) : { bot_id: r.turn.bot_id, user_id: r.turn.user_id }),
     usage: r.usage,
     timestamp: now(),
     ...(r.reasoning_content ? { reasoning_content: r.reasoning_content } : {}),
@@ -110,6 +125,13 @@ export function chatAnswer (r: ChatResult, continuation = false): Envelope {
     ...session
   }, { conversation_id: r.conversation_id, ...session })
 }
+
+const chatflowOf = (r: ChatResult) => ({
+  workflow_id: r.turn.workflow_id,
+  ...(r.turn.bot_id ? { bot_id: r.turn.bot_id } : {}),
+  user_id: r.turn.user_id,
+  debug_url: r.debug_url ?? null
+})
 
 /** Every /api/v1 error: the envelope with success=false, the gateway code and the Coze code and logid. */
 export function errorBody (e: GatewayError, data: unknown = null): Envelope {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { APIError, BadRequestError, InternalServerError, RateLimitError } from 'openai'
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import { cozeChats, drain, rejection as failing, startOpenAIStack, type OpenAIStack } from '../helpers/openai.js'
+import { sseData } from '../helpers/stack.js'
 
 const ask = (content = 'one two three four five six') => [{ role: 'user' as const, content }]
 
@@ -101,8 +102,7 @@ describe('OpenAI error format', () => {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bot-echo', stream: true, messages: ask() })
     })
     expect(res.status).toBe(200)
-    const blocks = (await res.text()).split('\n\n').filter((b) => b.startsWith('data: '))
-    const frames = blocks.map((b) => JSON.parse(b.slice(6)) as ChatCompletionChunk & { error?: { type: string, code: string } })
+    const frames = sseData(await res.text()).map((d) => JSON.parse(d) as ChatCompletionChunk & { error?: { type: string, code: string } })
     expect(frames.at(-1)!.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' })
     expect(frames.slice(0, -1).every((f) => f.object === 'chat.completion.chunk' && f.choices[0]!.finish_reason === null)).toBe(true)
   })

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { NotFoundError } from 'openai'
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import { splitDeltas } from '../../src/emulator/bots.js'
-import { DEFAULT_BOT } from '../helpers/stack.js'
+import { DEFAULT_BOT, sseData } from '../helpers/stack.js'
 import { CLIENT_KEY, cozeChats, drain, rejection, startOpenAIStack, type OpenAIStack } from '../helpers/openai.js'
 
 const MODEL_MAP = { 'gpt-4o': DEFAULT_BOT, thinker: 'bot-reasoning', weather: 'bot-tool', ghost: 'bot-that-does-not-exist' }
@@ -68,7 +68,7 @@ describe('POST /v1/chat/completions', () => {
     expect(blocks.every((b) => b.startsWith('data: '))).toBe(true)
     expect(text).not.toMatch(/^event:/m)
     expect(blocks.at(-1)).toBe('data: [DONE]')
-    const frames = blocks.slice(0, -1).map((b) => JSON.parse(b.slice(6)) as ChatCompletionChunk)
+    const frames = sseData(text).slice(0, -1).map((d) => JSON.parse(d) as ChatCompletionChunk)
     expect(frames.every((f) => f.object === 'chat.completion.chunk')).toBe(true)
   })
 

@@ -1,15 +1,37 @@
 // The real entry point as a process: refusing to start without a token, demo mode,
 // and SIGTERM with an open stream.
-import { spawn, type ChildProcess } from 'node:child_process'
+//
+// The server runs as `node --import tsx src/server.ts`, not through the `tsx` wrapper
+// (which forks a second node that outlives a SIGKILL of the wrapper), in its own process
+// group (test/helpers/processes.ts) with a scratch cwd, so neither a `.env` nor the
+// default `./data/sessions.db` of the checkout is involved.
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { spawnGroup, stopAllGroups, stopGroup } from '../helpers/processes.js'
 import { parseSse } from '../helpers/stack.js'
 
-const TSX = 'node_modules/.bin/tsx'
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href
+const SERVER = path.join(ROOT, 'src/server.ts')
+const CWD = mkdtempSync(path.join(tmpdir(), 'server-process-'))
+
+afterEach(stopAllGroups)
+afterAll(() => rmSync(CWD, { recursive: true, force: true }))
 
 function start (args: string[], env: Record<string, string>): { child: ChildProcess, output: () => string, url: Promise<string> } {
-  const child = spawn(TSX, ['src/server.ts', ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+  const child = spawnGroup(process.execPath, ['--import', TSX_LOADER, SERVER, ...args], {
+    cwd: CWD,
+    env: {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(),
+      TSX_TSCONFIG_PATH: path.join(ROOT, 'tsconfig.json'),
+      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_DB_PATH: path.join(CWD, 'sessions.db'),
+      ...env
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
@@ -48,7 +70,7 @@ describe('the server process', () => {
       expect(config.data.features.demo_mode).toBe(true)
       const chat = await (await fetch(`${url}/api/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'u', messages: [{ role: 'user', content: '你好' }] }) })).json() as any
       expect(chat.success).toBe(true)
-    } finally { p.child.kill('SIGKILL') }
+    } finally { await stopGroup(p.child) }
   })
 
   it('on SIGTERM ends an open stream with an error frame and end, and exits well within the grace delay', async () => {
@@ -59,19 +81,21 @@ describe('the server process', () => {
       expect(res.status).toBe(200)
       const reader = res.body!.getReader()
       const started = Date.now()
+      const exit = once(p.child, 'exit') // before the signal: the exit may come before the stream's end
       p.child.kill('SIGTERM')
+      const decoder = new TextDecoder()
       let text = ''
       for (;;) {
         const { done, value } = await reader.read()
         if (done) break
-        text += new TextDecoder().decode(value)
+        text += decoder.decode(value, { stream: true })
       }
-      const [code] = await once(p.child, 'exit')
+      const [code] = await exit
       expect(Date.now() - started).toBeLessThan(4000)
       expect(code).toBe(0)
       const frames = parseSse(text).filter((f) => f.type !== ':comment')
       expect(frames.at(-2)).toMatchObject({ type: 'error', code: 'SHUTTING_DOWN' })
       expect(frames.at(-1)).toEqual({ type: 'end' })
-    } finally { p.child.kill('SIGKILL') }
+    } finally { await stopGroup(p.child) }
   })
 })

@@ -7,7 +7,7 @@ const frames = (body: string) => parseSse(body).filter((f) => f.type !== ':comme
 
 describe('workflows', () => {
   let s: Stack
-  beforeAll(async () => { s = await startStack({}, { asyncWorkflowMs: 150 }) })
+  beforeAll(async () => { s = await startStack({}, { asyncWorkflowMs: 800 }) })
   afterAll(async () => { await s.close() })
   afterEach(() => { s.emu.faults.clear() })
 
@@ -49,7 +49,7 @@ describe('workflows', () => {
       expect(first.success).toBe(true)
       expect(first.data).toMatchObject({ execute_id: d.execute_id, workflow_id: 'wf-echo', status: 'running', output: null, error: null })
 
-      await new Promise((r) => setTimeout(r, 200))
+      await new Promise((r) => setTimeout(r, 900))
       const later = await s.app.inject({ url })
       expect(later.statusCode).toBe(200)
       expect(later.json().data).toMatchObject({ status: 'success', output: { output: { q: 'async' } }, error: null })

@@ -2,26 +2,47 @@
 // (`--smoke`: the sources through tsx, no build) and checks the report it writes.
 // The figures of a smoke run mean nothing; only that each scenario ran, and the
 // functional checks (no failed streams, no coalesced deltas, whole uploads), are asserted.
-import { execFile } from 'node:child_process'
+//
+// bench/run.ts runs in its own process group (test/helpers/processes.ts) with every server
+// and client it starts: a timeout or a failed assertion stops them all, not just run.ts.
+// Its report, raw figures and scratch files go to os.tmpdir(), never into the checkout.
+import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { spawnGroup, stopAllGroups, stopGroup } from '../helpers/processes.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 
+/** Runs `node --import tsx bench/run.ts args…` to completion (SIGTERM, then SIGKILL of its group, after timeoutMs). */
+async function runBench (args: string[], timeoutMs: number): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawnGroup(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  // 'close': exited, and its output read to the end (spawnGroup kills what it left in its group)
+  const closed = once(child, 'close')
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (d: Buffer) => { stdout += String(d) })
+  child.stderr!.on('data', (d: Buffer) => { stderr += String(d) })
+  const timer = setTimeout(() => { stderr += `\n[smoke test] bench/run.ts still running after ${timeoutMs} ms: stopped\n`; void stopGroup(child, { graceMs: 5000 }) }, timeoutMs)
+  try {
+    await closed
+    return { code: child.exitCode, stdout, stderr }
+  } finally {
+    clearTimeout(timer)
+    await stopGroup(child, { signal: 'SIGKILL' })
+  }
+}
+
 describe('npm run bench -- --smoke', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  // also when the test timed out with bench/run.ts still running
+  afterAll(async () => { await stopAllGroups(); rmSync(dir, { recursive: true, force: true }) })
 
   it('runs all five scenarios and writes a report with every target, PASS or FAIL', async () => {
     const out = path.join(dir, 'BENCHMARKS.md')
     const json = path.join(dir, 'bench.json')
-    const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out, '--json', json], { cwd: ROOT, timeout: 150_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })
-      })
-    })
+    const { code, stdout, stderr } = await runBench(['--smoke', '--out', out, '--json', json], 150_000)
     expect(code, stderr.slice(-3000)).toBe(0)
 
     const md = readFileSync(out, 'utf8')

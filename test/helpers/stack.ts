@@ -1,8 +1,8 @@
 // A gateway on a real emulator, for tests: no mocks anywhere.
 import { Writable } from 'node:stream'
-import { readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
@@ -15,16 +15,10 @@ export const DEFAULT_BOT = '7537334510896185359'
  * The sqlite session file of this test file's stacks (vitest loads this module once per
  * test file): stacks started again in one file share it (restart tests), while other test
  * files and earlier runs never leak sessions into it. Pass SESSION_DB_PATH to choose.
+ * It lives in the run's scratch directory (os.tmpdir() under test/helpers/global-setup.ts),
+ * removed when the run ends.
  */
 export const TEST_SESSION_DB = join(tmpdir(), `coze-gw-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}.db`)
-// Workers are not always given an 'exit' event: remove the files of test processes that are gone.
-for (const f of readdirSync(tmpdir())) {
-  const pid = /^coze-gw-test-(\d+)-/.exec(f)?.[1]
-  if (pid && !alive(Number(pid))) rmSync(join(tmpdir(), f), { force: true })
-}
-function alive (pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
-}
 
 export interface Stack {
   app: FastifyInstance
@@ -58,16 +52,34 @@ export async function startStack (env: Record<string, string> = {}, emuOpts: Emu
 
 export interface SseFrame { type: string, [k: string]: unknown }
 
-/** Parses `data:` frames of an SSE body; comment lines (heartbeats) are returned as { type: ':comment' }. */
+/**
+ * The events of a whole SSE body, parsed by eventsource-parser; comment lines (heartbeats)
+ * come in order as { comment }. Throws on a malformed body: an unknown field, or an event
+ * left unterminated at the end (a frame cut in the middle).
+ */
+export function sseEvents (body: string): Array<EventSourceMessage | { comment: string }> {
+  const out: Array<EventSourceMessage | { comment: string }> = []
+  const parser = createParser({
+    onEvent: (e) => { out.push(e) },
+    onComment: (comment) => { out.push({ comment }) },
+    onError: (err) => { throw err }
+  })
+  parser.feed(body)
+  // a blank line more would end an event still open: one the body never finished
+  const complete = out.length
+  parser.feed('\n\n')
+  if (out.length > complete) throw new Error(`SSE body ends inside an event: ${JSON.stringify(out.slice(complete))}`)
+  return out
+}
+
+/** The data of every event of an SSE body, comments left out. */
+export function sseData (body: string): string[] {
+  return sseEvents(body).flatMap((e) => 'comment' in e ? [] : [e.data])
+}
+
+/** The gateway's frames of an SSE body: each event's data as JSON; comment lines (heartbeats) as { type: ':comment' }. */
 export function parseSse (body: string): SseFrame[] {
-  const frames: SseFrame[] = []
-  for (const block of body.split('\n\n')) {
-    if (!block.trim()) continue
-    if (block.startsWith(':')) { frames.push({ type: ':comment', text: block }); continue }
-    const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')
-    frames.push(JSON.parse(data) as SseFrame)
-  }
-  return frames
+  return sseEvents(body).map((e) => 'comment' in e ? { type: ':comment', text: e.comment } : JSON.parse(e.data) as SseFrame)
 }
 
 export const userMsg = (content: string) => ({ role: 'user' as const, content })

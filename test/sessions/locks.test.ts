@@ -6,7 +6,7 @@ import { LocalLock } from '../../src/sessions/local-lock.js'
 import { RedisLock } from '../../src/sessions/redis-lock.js'
 import type { ChatLock } from '../../src/sessions/types.js'
 import { ClientAbortError, GatewayError } from '../../src/errors.js'
-import { redisServerAvailable, startRedis, type TestRedis } from '../helpers/redis.js'
+import { skipRedisTests, startRedis, type TestRedis } from '../helpers/redis.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -81,7 +81,7 @@ function lockContract (name: string, make: () => ChatLock[]) {
 
 lockContract('in-process', () => [new LocalLock()])
 
-describe.skipIf(!redisServerAvailable)('redis', () => {
+describe.skipIf(skipRedisTests)('redis', () => {
   let redis: TestRedis
   const clients: Redis[] = []
   const connect = () => { const c = new Redis(redis.url); clients.push(c); return c }

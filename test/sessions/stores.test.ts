@@ -8,7 +8,7 @@ import { MemorySessionStore } from '../../src/sessions/memory-store.js'
 import { SqliteSessionStore } from '../../src/sessions/sqlite-store.js'
 import { RedisSessionStore } from '../../src/sessions/redis-store.js'
 import type { SessionRecord, SessionStore } from '../../src/sessions/types.js'
-import { redisServerAvailable, startRedis, type TestRedis } from '../helpers/redis.js'
+import { skipRedisTests, startRedis, type TestRedis } from '../helpers/redis.js'
 
 const HOUR = 3_600_000
 
@@ -123,7 +123,7 @@ describe('sqlite store file', () => {
   })
 })
 
-describe.skipIf(!redisServerAvailable)('redis', () => {
+describe.skipIf(skipRedisTests)('redis', () => {
   let redis: TestRedis
   beforeAll(async () => { redis = await startRedis() })
   afterAll(async () => { await redis?.close() })

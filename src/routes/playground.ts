@@ -1,0 +1,48 @@
+// GET /playground: the web playground, a single page of plain ES modules served as they
+// are from <package root>/playground (no build step). PLAYGROUND=false: not registered (404).
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import fastifyStatic from '@fastify/static'
+
+/** The playground's files: the same folder from src/routes (tsx) and dist/routes (build). */
+export const PLAYGROUND_DIR = fileURLToPath(new URL('../../playground/', import.meta.url))
+
+/** No inline script or style, nothing from another origin, no framing. */
+export const PLAYGROUND_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+export default async function playgroundRoutes (app: FastifyInstance): Promise<void> {
+  if (!app.config.PLAYGROUND) return
+
+  // Encapsulated: these headers go on the playground's answers only (404s included).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    void reply.header('content-security-policy', PLAYGROUND_CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header('cross-origin-opener-policy', 'same-origin')
+    return payload
+  })
+  // Files are sent by @fastify/static (send: ETag, ranges, no path outside the root, no
+  // dotfiles); the routes are ours so that they can skip the API's rate limit: one page
+  // load is a dozen small files, which must not eat the quota of the chats.
+  await app.register(fastifyStatic, { root: PLAYGROUND_DIR, serve: false, cacheControl: true, maxAge: 0 })
+  const route = { schema: { hide: true }, config: { rateLimit: false as const } }
+  const page = (_request: unknown, reply: FastifyReply) => reply.sendFile('index.html')
+  app.get('/playground', route, page)
+  app.get('/playground/', route, page)
+  app.get<{ Params: { '*': string } }>('/playground/*', route, (request, reply) => {
+    const path = request.params['*']
+    // send refuses these too (403); a plain 404 says less about the disk.
+    if (path.split(/[/\\]/).some((segment) => segment.startsWith('.'))) return reply.callNotFound()
+    return reply.sendFile(path)
+  })
+}
