@@ -46,8 +46,22 @@ async function main (): Promise<void> {
     await closeEmulator?.()
   })
 
-  await app.listen({ host: config.HOST, port: config.PORT })
+  await app.listen({ host: config.HOST, port: config.PORT }).catch(async (err: NodeJS.ErrnoException) => {
+    const why = LISTEN_ERRORS[err.code ?? '']
+    if (!why) throw err
+    console.error(`Invalid configuration: HOST/PORT: cannot listen on ${config.HOST}:${config.PORT} (${err.code}): ${why}.`)
+    await closeEmulator?.()
+    process.exit(1)
+  })
   if (demo) console.log(demoBanner(config.HOST, (app.server.address() as AddressInfo).port))
+}
+
+/** Why the gateway could not listen, for the errors a setting causes (not a stack trace). */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'another process listens on that port; stop it, or set PORT to a free one',
+  EACCES: 'ports below 1024 need privileges; set PORT to 1024 or above',
+  EADDRNOTAVAIL: 'HOST is not an address of this machine; use 0.0.0.0 (every interface) or 127.0.0.1',
+  ENOTFOUND: 'HOST does not resolve; use 0.0.0.0 (every interface), 127.0.0.1 or an address of this machine'
 }
 
 /** The one human line of demo mode: where the gateway and its docs are, and a curl to try. */

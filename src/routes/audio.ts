@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { listVoices, synthesize, transcribe } from '../coze/audio.js'
-import { SpeechBodySchema, SpeechResponses, TranscriptionResponses, VoicesQuerySchema, VoicesResponses } from '../schemas/audio.js'
+import { SpeechBodySchema, SpeechResponses, TranscriptionForm, TranscriptionResponses, VoicesQuerySchema, VoicesResponses } from '../schemas/audio.js'
 import { audioFile } from './audio-file.js'
 import { uploadRoute, withFilePart } from './multipart-file.js'
 
@@ -26,6 +26,7 @@ const audioRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Speech to text: a multipart `file` (mp3, wav or ogg), streamed to Coze',
       description: `Up to ${app.config.MAX_UPLOAD_MB} MB (MAX_UPLOAD_MB) → 413 above. \`data\` = \`{text}\`.`,
       consumes: ['multipart/form-data'],
+      multipartForm: TranscriptionForm,
       response: TranscriptionResponses
     },
     ...uploadRoute(app.config.MAX_UPLOAD_MB)

@@ -8,7 +8,7 @@ import { Type } from 'typebox'
 import { uploadFile } from '../coze/files.js'
 import { synthesize, transcribe } from '../coze/audio.js'
 import { SpeechBodySchema, speechRequest } from '../openai/audio.js'
-import { SpeechResponses } from '../schemas/audio.js'
+import { SpeechResponses, TranscriptionForm } from '../schemas/audio.js'
 import { audioFile } from './audio-file.js'
 import { uploadRoute, withFilePart } from './multipart-file.js'
 import { ClientAbortError, GatewayError, errors } from '../errors.js'
@@ -96,6 +96,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['openai'],
       summary: 'OpenAI-compatible speech to text: multipart `file` (mp3, wav or ogg) and `model` (ignored); answers `{text}`',
       consumes: ['multipart/form-data'],
+      multipartForm: Type.Object({ ...TranscriptionForm.properties, model: Type.Optional(Type.String({ description: 'Accepted and ignored' })) }, { required: ['file'] }),
       response: { 200: Type.Object({ text: Type.String() }), ...OpenAIErrors }
     },
     ...uploadRoute(config.MAX_UPLOAD_MB)

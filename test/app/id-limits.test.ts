@@ -26,7 +26,7 @@ describe('ids that are accepted can be used', () => {
     expect(get.statusCode).toBe(200)
     expect(get.json().data).toMatchObject({ session_id: id, message_count: 1 })
     expect((await s.app.inject({ method: 'POST', url: `/api/v1/sessions/${enc(id)}/clear?user_id=u1` })).statusCode).toBe(200)
-    expect((await s.app.inject({ url: `/session/${enc(id)}/info` })).json()).toMatchObject({ session_id: id, message_count: 0 })
+    expect((await s.app.inject({ url: `/session/${enc(id)}/info?user_id=u1` })).json()).toMatchObject({ session_id: id, message_count: 0 })
     expect((await s.app.inject({ method: 'DELETE', url: `/api/v1/sessions/${enc(id)}?user_id=u1` })).json().data).toEqual({ session_id: id, deleted: true })
   })
 

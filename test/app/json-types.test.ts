@@ -1,8 +1,11 @@
 // Issue 18.8: types are what the schema says. A JSON body is never coerced ("true", 1 or
 // [true] is not a boolean; ["a"] is not a string); query strings and path parameters,
-// which arrive as text, still are.
+// which arrive as text, still are. The named rows below are the probe's; the derived table
+// takes every typed field of every JSON body in the OpenAPI document, so new routes and
+// fields are covered by construction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStack, userMsg, type Stack } from '../helpers/stack.js'
+import { branches, errorMessage, fixtureRequest, operations, types, type Schema } from '../helpers/route-table.js'
 
 const chat = { user_id: 'u1', messages: [userMsg('hi')] }
 
@@ -49,4 +52,61 @@ describe('a JSON body is taken as typed', () => {
     expect(res.statusCode).toBe(200)
     expect(res.json().data.content).toContain('only text')
   })
+})
+
+/** What Ajv's old coerceTypes: 'array' would have turned into a valid value of `s`, or undefined. */
+function coercible (s: Schema): unknown {
+  const t = types(s)
+  const example = branches(s).map((b) => b.const ?? b.enum?.[0] ?? b.default ?? b.examples?.[0]).find((v) => v !== undefined)
+  if (t.includes('string') || t.includes('object')) {
+    // A string (or a string map) wrapped in an array: ["a"] became "a".
+    return t.includes('array') || !t.includes('string') ? undefined : [typeof example === 'string' ? example : 'x']
+  }
+  if (t.includes('boolean')) return String(example ?? true)
+  if (t.includes('integer') || t.includes('number')) return String(example ?? 1)
+  return undefined
+}
+
+/** Field names as the gateway's messages write them: messages[0].role */
+const display = (path: string) => path.replace(/\.(\d+)\./g, '[$1].')
+
+describe('no coercion in any JSON body (derived from the OpenAPI document)', () => {
+  let s: Stack
+  const rows: Array<{ route: string, field: string, value: unknown }> = []
+  beforeAll(async () => {
+    s = await startStack({ DEFAULT_USER_ID: 'types-user', SESSION_STORE: 'memory' })
+    for (const op of await operations(s)) {
+      const walk = (schema: Schema, prefix: string) => {
+        for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+          const value = coercible(prop)
+          if (value !== undefined) rows.push({ route: op.route, field: `${prefix}${key}`, value })
+          if (prop.type === 'array' && prop.items?.properties && (schema.required ?? []).includes(key)) walk(prop.items, `${prefix}${key}.0.`)
+        }
+      }
+      if (op.json) walk(op.json, '')
+    }
+  })
+  afterAll(async () => { await s.close() })
+
+  it('covers the new routes too', () => {
+    for (const [route, field] of [['POST /api/v1/workflows/{workflow_id}/chat', 'stream'], ['POST /api/v1/audio/speech', 'speed'], ['POST /api/v1/audio/speech', 'sample_rate'],
+      ['POST /v1/audio/speech', 'voice'], ['POST /api/v1/chat', 'messages.0.role'], ['POST /chat', 'session_id']]) {
+      expect(rows.some((r) => r.route === route && r.field === field), `${route} ${field}`).toBe(true)
+    }
+    expect(rows.length).toBeGreaterThan(60)
+  })
+
+  it('a value of the wrong type is a 400 that names the field, and Coze is not called', async () => {
+    const failures: string[] = []
+    for (const row of rows) {
+      const req = await fixtureRequest(s, row.route, { body: { [row.field]: row.value } })
+      const before = s.emu.requests.length
+      const res = await s.app.inject(req)
+      const message = res.statusCode === 400 ? errorMessage(res) : ''
+      if (res.statusCode !== 400 || !message.includes(`${display(row.field)} must be`) || s.emu.requests.length !== before) {
+        failures.push(`${row.route} ${row.field}=${JSON.stringify(row.value)}: ${res.statusCode} ${message || res.body.slice(0, 120)}`)
+      }
+    }
+    expect(failures).toEqual([])
+  }, 240_000)
 })

@@ -51,12 +51,12 @@ describe('messages that say what to fix', () => {
   it('every gateway timestamp is ISO 8601: conversations, messages, workflow runs, bots (uploads and cancel: in their own tests)', async () => {
     const conv = (await post('/api/v1/conversations', { user_id: 'u' })).json()
     expect(iso(conv.data.created_at)).toBe(true)
-    const list = (await s.app.inject('/api/v1/conversations')).json()
+    const list = (await s.app.inject('/api/v1/conversations?user_id=u')).json()
     expect(list.data.length).toBeGreaterThan(0)
     expect(list.data.every((c: { created_at: unknown }) => iso(c.created_at))).toBe(true)
 
     await post('/api/v1/chat', { user_id: 'u', conversation_id: conv.conversation_id, messages: [userMsg('hi')] })
-    const msgs = (await s.app.inject(`/api/v1/conversations/${conv.conversation_id}/messages`)).json()
+    const msgs = (await s.app.inject(`/api/v1/conversations/${conv.conversation_id}/messages?user_id=u`)).json()
     expect(msgs.data.length).toBeGreaterThan(0)
     expect(msgs.data.every((m: { created_at: unknown }) => iso(m.created_at))).toBe(true)
 

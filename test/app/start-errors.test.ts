@@ -1,22 +1,26 @@
 // Issue 18.6 and issue 11: the real entry point refuses a bad configuration with one line
 // that names the variable (never a stack trace), and warns about what it corrected.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { describe, expect, it } from 'vitest'
+import net from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { exited, spawnGroup, stopAllGroups, stopGroup } from '../helpers/processes.js'
 
-function run (env: Record<string, string>, untilListening = false): Promise<{ code: number | null, out: string }> {
-  const child = spawn('node_modules/.bin/tsx', ['src/server.ts'], {
+afterEach(async () => { await stopAllGroups() })
+
+/** The real entry point (tsx src/server.ts) in its own process group, stopped with it. */
+async function run (env: Record<string, string>, untilListening = false): Promise<{ code: number | null, out: string }> {
+  const child = spawnGroup('node_modules/.bin/tsx', ['src/server.ts'], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', COZE_API_TOKEN: 'pat_test', SESSION_STORE: 'memory', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
   const onData = (d: Buffer) => {
     out += String(d)
-    if (untilListening && out.includes('Server listening at')) child.kill('SIGKILL')
+    if (untilListening && out.includes('Server listening at')) void stopGroup(child)
   }
-  child.stdout.on('data', onData)
-  child.stderr.on('data', onData)
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, out }))
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
+  await exited(child)
+  return { code: child.exitCode, out }
 }
 
 describe('start-up with a bad configuration', () => {
@@ -31,6 +35,19 @@ describe('start-up with a bad configuration', () => {
     expect(out.trim().split('\n')).toHaveLength(1)
     expect(out).toContain(line)
     expect(out).not.toMatch(/\n\s+at /)
+  })
+
+  it('a PORT another process listens on: exit 1 with one line naming HOST/PORT', async () => {
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { code, out } = await run({ PORT: String((server.address() as net.AddressInfo).port) })
+      expect(code).toBe(1)
+      expect(out).toMatch(/Invalid configuration: HOST\/PORT: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\): another process listens on that port/)
+      expect(out).not.toMatch(/\n\s+at /)
+    } finally {
+      server.close()
+    }
   })
 
   it('the chatbot doc\'s COZE_BASE_URL=https://api.coze.cn/v3 starts, with warnings that name our variable', async () => {

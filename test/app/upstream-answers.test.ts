@@ -9,7 +9,7 @@ const ENDPOINTS: Array<[string, string, InjectOptions]> = [
   ['users/me', '/v1/users/me', { url: '/api/v1/user/info' }],
   ['workspaces', '/v1/workspaces', { url: '/api/v1/workspaces' }],
   ['conversation create', '/v1/conversation/create', { method: 'POST', url: '/api/v1/conversations', payload: { user_id: 'u1' } }],
-  ['conversation list', '/v1/conversations', { url: '/api/v1/conversations' }],
+  ['conversation list', '/v1/conversations', { url: '/api/v1/conversations?user_id=u1' }],
   ['message list', '/v1/conversation/message/list', { url: '/api/v1/conversations/{conversation}/messages' }],
   ['workflow run (sync)', '/v1/workflow/run', { method: 'POST', url: '/api/v1/workflows/wf-echo/run', payload: { parameters: { input: 'x' } } }],
   ['workflow run (async)', '/v1/workflow/run', { method: 'POST', url: '/api/v1/workflows/wf-echo/run', payload: { parameters: {}, is_async: true } }],
