@@ -61,6 +61,29 @@ describe('every 4xx is the surface\'s own error shape', () => {
     expect(res.json().message).toBe('PATCH is not allowed on /api/v1/sessions/s1: use DELETE, GET, HEAD. See /docs for the API.')
   })
 
+  it('every path of the OpenAPI document answers a method it lacks with 405 and Allow, in its surface\'s shape', async () => {
+    const doc = (await s.app.inject('/docs/json')).json() as { paths: Record<string, Record<string, unknown>> }
+    const failures: string[] = []
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const methods = Object.keys(ops).map((m) => m.toUpperCase())
+      const allow = [...new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : [])])].sort().join(', ')
+      const url = path.replace(/\{\w+\}/g, 'x1')
+      const method = methods.includes('DELETE') ? 'PATCH' : 'DELETE'
+      const shape: Shape = url.startsWith('/v1/') ? 'openai' : url.startsWith('/chat') || url.startsWith('/session/') ? 'chatbot' : 'api'
+      const res = await s.app.inject({ method: method as 'DELETE', url })
+      try {
+        expect(res.statusCode).toBe(405)
+        expect(res.headers.allow).toBe(allow)
+        const code = codeOf(shape, res.json())
+        expect(code).toBe(shape === 'api' ? 'METHOD_NOT_ALLOWED' : shape === 'openai' ? 'method_not_allowed' : 'detail')
+      } catch (err) {
+        failures.push(`${method} ${url}: ${res.statusCode} allow=${String(res.headers.allow)} ${res.body.slice(0, 100)} (${(err as Error).message.split('\n')[0]})`)
+      }
+    }
+    expect(failures).toEqual([])
+    expect(Object.keys(doc.paths).length).toBeGreaterThan(30)
+  })
+
   it('a real CORS preflight still answers 204', async () => {
     const res = await s.app.inject({ method: 'OPTIONS', url: '/api/v1/chat', headers: { origin: 'http://example.com', 'access-control-request-method': 'POST' } })
     expect(res.statusCode).toBe(204)

@@ -65,6 +65,7 @@ describe('bounded time for everything', () => {
     ['a body trickled one byte every 150 ms', [head('/api/v1/chat', BODY.length), ...trickle(BODY, 150)], HTTP_MS, 400, 'INCOMPLETE_BODY'],
     ['headers trickled, never finished', ['POST /api/v1/chat HTTP/1.1\r\n', ...Array.from({ length: 30 }, (_, i) => [200, `X-H${i}: 1\r\n`]).flat()], HTTP_MS, 408, 'REQUEST_TIMEOUT'],
     ['an upload whose body is withheld', [head('/api/v1/upload', 500, 'multipart/form-data; boundary=XX') + PART('hello').slice(0, 80)], UPLOAD_MS, 400, 'INCOMPLETE_BODY'],
+    ['a transcription whose body is withheld', [head('/api/v1/audio/transcriptions', 500, 'multipart/form-data; boundary=XX') + PART('hello').slice(0, 80)], UPLOAD_MS, 400, 'INCOMPLETE_BODY'],
     ['a JSON body on a GET, withheld', [`GET /api/v1/sessions?user_id=u1 HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"a"`], HTTP_MS, 200, '']
   ]
 
@@ -78,6 +79,15 @@ describe('bounded time for everything', () => {
     }
     expect(r.closed).toBe(true)
     expect(r.ms).toBeLessThan(deadline + SLACK_MS)
+  })
+
+  it('the OpenAI transcription route: a withheld upload body is answered by UPLOAD_TIMEOUT_MS, in OpenAI\'s shape', async () => {
+    const r = await exchange(port, [head('/v1/audio/transcriptions', 500, 'multipart/form-data; boundary=XX') + PART('hello').slice(0, 80)])
+    expect(r.status).toBe(400)
+    expect(r.body.error).toMatchObject({ code: 'incomplete_body', message: expect.stringContaining('UPLOAD_TIMEOUT_MS') })
+    expect(r.ms).toBeGreaterThanOrEqual(UPLOAD_MS - 50)
+    expect(r.ms).toBeLessThan(UPLOAD_MS + SLACK_MS)
+    expect(r.closed).toBe(true)
   })
 
   it('a connection that sends nothing is closed after HTTP_REQUEST_TIMEOUT_MS', async () => {
@@ -113,6 +123,20 @@ describe('bounded time for everything', () => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/upload`, { method: 'POST', body: form })
       expect(res.status).toBe(504)
       expect(await res.json()).toMatchObject({ success: false, code: 'UPSTREAM_TIMEOUT', message: expect.stringContaining('COZE_REQUEST_TIMEOUT_MS') })
+      expect(Date.now() - t0).toBeLessThan(1000 + SLACK_MS)
+    })
+
+    it.each([
+      ['/api/v1/audio/transcriptions', (b: any) => expect(b).toMatchObject({ success: false, code: 'UPSTREAM_TIMEOUT', message: expect.stringContaining('COZE_REQUEST_TIMEOUT_MS') })],
+      ['/v1/audio/transcriptions', (b: any) => expect(b.error).toMatchObject({ code: 'upstream_timeout', message: expect.stringContaining('COZE_REQUEST_TIMEOUT_MS') })]
+    ])('POST %s on a hung Coze → 504', async (path, check) => {
+      s.emu.faults.inject({ kind: 'hang' }, { path: '/v1/audio/transcriptions', times: 1 })
+      const form = new FormData()
+      form.append('file', new Blob(['RIFF audio bytes']), 'voice.wav')
+      const t0 = Date.now()
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body: form })
+      expect(res.status).toBe(504)
+      check(await res.json())
       expect(Date.now() - t0).toBeLessThan(1000 + SLACK_MS)
     })
 
