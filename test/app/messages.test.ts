@@ -3,6 +3,7 @@
 // reason, and every timestamp the gateway answers with in ISO 8601.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStack, userMsg, type Stack } from '../helpers/stack.js'
+import { branches, errorMessage, fixtureRequest, operations, type Schema } from '../helpers/route-table.js'
 
 const iso = (v: unknown) => typeof v === 'string' && new Date(v).toISOString() === v
 
@@ -74,5 +75,64 @@ describe('messages that say what to fix', () => {
     expect(bots.data.some((b: { updated_at: unknown }) => iso(b.updated_at))).toBe(true)
     const bot = (await s.app.inject('/api/v1/bots/bot-tool')).json()
     expect(bot.data.updated_at === null || iso(bot.data.updated_at)).toBe(true)
+  })
+})
+
+describe('derived from the OpenAPI document', () => {
+  let s: Stack
+  beforeAll(async () => { s = await startStack({ DEFAULT_USER_ID: 'msg-user', SESSION_STORE: 'memory' }) })
+  afterAll(async () => { await s.close() })
+
+  /** The values a field allows, when it is a choice between constants. */
+  const choices = (prop: Schema): string[] | undefined => {
+    const bs = branches(prop)
+    const values = bs.flatMap((b) => b.const !== undefined ? [b.const] : b.enum ?? [])
+    return values.length > 1 && bs.every((b) => b.const !== undefined || b.enum !== undefined) ? values.map(String) : undefined
+  }
+
+  it('every choice between constants in a JSON body (anyOf/const, enum) is refused with its allowed values, once', async () => {
+    const failures: string[] = []
+    let count = 0
+    for (const op of await operations(s)) {
+      const walk = async (schema: Schema, prefix: string, shown: string) => {
+        for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+          const allowed = choices(prop)
+          if (allowed) {
+            count++
+            const wrong = typeof [branches(prop)[0]!.const ?? branches(prop)[0]!.enum?.[0]][0] === 'number' ? 12345 : 'not-a-choice'
+            const res = await s.app.inject(await fixtureRequest(s, op.route, { body: { [`${prefix}${key}`]: wrong } }))
+            const expected = `${shown}${key} must be one of ${allowed.join(', ')}`
+            if (res.statusCode !== 400 || !errorMessage(res).endsWith(expected)) failures.push(`${op.route}: ${res.statusCode} ${errorMessage(res)} (expected …${expected})`)
+          }
+          if (prop.type === 'array' && prop.items?.properties && (schema.required ?? []).includes(key)) await walk(prop.items, `${prefix}${key}.0.`, `${shown}${key}[0].`)
+        }
+      }
+      if (op.json) await walk(op.json, '', '')
+    }
+    expect(failures).toEqual([])
+    expect(count).toBeGreaterThanOrEqual(4)
+  })
+
+  it('every timestamp field the gateway answers with is declared ISO 8601 (date-time)', async () => {
+    const doc = (await s.app.inject('/docs/json')).json()
+    const bad: string[] = []
+    const seen = new Set<unknown>()
+    const visit = (node: unknown, where: string) => {
+      if (!node || typeof node !== 'object' || seen.has(node)) return
+      seen.add(node)
+      const o = node as Record<string, unknown>
+      for (const [name, prop] of Object.entries((o.properties ?? {}) as Record<string, Schema & { format?: string }>)) {
+        // Coze's own names for its unix seconds (none are answered today) and OpenAI's `created` are left alone.
+        const isNull = (b: Schema) => b.type === 'null' || (b.enum?.length === 1 && b.enum[0] === null)
+        if (/(_at|_time|^timestamp|^last_checked|^last_activity)$/.test(name) && !branches(prop).every((b) => isNull(b) || (b.type === 'string' && (b as { format?: string }).format === 'date-time'))) bad.push(`${where} ${name}`)
+      }
+      for (const v of Object.values(o)) visit(v, where)
+    }
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses?: unknown }>>)) {
+      for (const [method, op] of Object.entries(ops)) visit(op.responses, `${method.toUpperCase()} ${path}`)
+    }
+    visit(doc.components, 'components')
+    expect(bad).toEqual([])
+    expect(seen.size).toBeGreaterThan(100)
   })
 })
