@@ -28,7 +28,7 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: Str('info', 'pino log level: fatal, error, warn, info, debug, trace, silent'),
   NODE_ENV: Str('production', 'Environment name reported by /api/v1/config'),
   HTTP_REQUEST_TIMEOUT_MS: Int(60_000, 'Time a client has to send its whole request, headers and body, on every route but uploads (ms); the response may stream longer', 1),
-  UPLOAD_TIMEOUT_MS: Int(300_000, 'Time a client has to send a whole upload (POST /api/v1/upload) (ms)', 1),
+  UPLOAD_TIMEOUT_MS: Int(300_000, 'Time a client has to send a whole upload (POST /api/v1/upload, the transcription routes) (ms)', 1),
   KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 'How long an idle keep-alive connection stays open (ms); above your load balancer\'s idle timeout', 1),
   MAX_CONNECTIONS_PER_IP: Int(256, 'Open connections (requests in flight, behind a trusted proxy) per client IP; 0 = no cap'),
   COZE_CONNECT_TIMEOUT_MS: Int(30_000, 'Upstream connect + first byte timeout (ms)', 1),

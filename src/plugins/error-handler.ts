@@ -85,8 +85,9 @@ class RouteTable {
   notAllowed (method: string, url: string): { error: GatewayError, surface: Surface } | undefined {
     const path = url.split('?')[0] ?? '/'
     const matches = this.routes.filter((r) => r.path.test(path))
-    if (matches.length === 0) return undefined
     const allow = [...new Set(matches.map((r) => r.method))].sort()
+    // No such path, or a route of this method found nothing (a file route's missing file): 404.
+    if (matches.length === 0 || allow.includes(method)) return undefined
     return { error: errors.methodNotAllowed(method, path, allow), surface: matches[0]!.route.config?.surface ?? 'api' }
   }
 }
