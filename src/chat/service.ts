@@ -10,6 +10,7 @@ import { streamChat, streamChatflow, streamToolOutputs, cancelChat, chatStatus, 
 import { retrieveConversation } from '../coze/conversations.js'
 import { toCozeMessages } from '../coze/messages.js'
 import type { StreamLimits } from '../coze/stream-guard.js'
+import type { Lease } from '../coze/credentials.js'
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import type { SessionService } from '../sessions/service.js'
 import { releaseAll, type ChatQueue } from '../sessions/queue.js'
@@ -40,8 +41,8 @@ const SURFACES: Record<Surface, SurfaceDefaults> = {
   openai: { fallbackUser: 'openai-user' }
 }
 
-/** What a retry or a recovery changes in a turn. */
-type Patch = Partial<Pick<ChatTurn, 'conversation_id' | 'additional_messages'>>
+/** What a retry or a recovery changes in a turn: its conversation, its messages, its credential. */
+type Patch = Partial<Pick<ChatTurn, 'conversation_id' | 'additional_messages'>> & { lease?: Lease | undefined }
 type Run = (patch: Patch) => AsyncIterable<UpstreamEvent>
 
 /** What a turn talks to. `key` is what a session is bound to: the bot id, or `chatflow:<workflow_id>`. */
@@ -74,7 +75,8 @@ export class ChatService {
       await sessions.checkConversation(req.conversation_id, userId)
       const turn = { conversation_id: req.conversation_id, chat_id: req.chat_id, tool_outputs: req.tool_outputs }
       const info: Turn = { user_id: userId }
-      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, this.streamOptions(ctx)))) {
+      const route = await sessions.routeOf(req.conversation_id, userId)
+      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, { ...this.streamOptions(ctx), ...route }))) {
         if (ev.type === 'chat_completed' && userId) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, userId))
         yield emit(ev, info, ctx)
       }
@@ -85,11 +87,13 @@ export class ChatService {
 
   /** Cancels a chat in progress; one that has finished is a 409 that says why. */
   async cancel (req: CancelRequest, ctx: Partial<ChatContext> = {}): Promise<ChatState> {
-    await this.d.sessions.checkConversation(req.conversation_id, this.userOf('api', req.user_id))
+    const userId = this.userOf('api', req.user_id)
+    await this.d.sessions.checkConversation(req.conversation_id, userId)
+    const route = await this.d.sessions.routeOf(req.conversation_id, req.user_id)
     try {
-      return await cancelChat(this.d.coze, req, ctx)
+      return await cancelChat(this.d.coze, req, { ...ctx, ...route })
     } catch (err) {
-      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req), err)
+      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req, route), err)
       throw err
     }
   }
@@ -127,10 +131,27 @@ export class ChatService {
     const cf = t.chatflow
     if (cf) {
       const base = { workflow_id: cf.workflow_id, additional_messages: messages, parameters: cf.parameters, app_id: cf.app_id, bot_id: t.bot_id, conversation_id: req.conversation_id, ext: cf.ext }
-      return (patch) => track(streamChatflow(this.d.coze, { ...base, ...patch }, opts))
+      return ({ lease, ...patch }) => track(streamChatflow(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
     }
     const base = baseTurn(req, t.key, userId, messages)
-    return (patch) => track(streamChat(this.d.coze, { ...base, ...patch }, opts))
+    return ({ lease, ...patch }) => track(streamChat(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
+  }
+
+  /**
+   * The credential of a turn, and how a turn refused for it (rate limit, auth) is retried
+   * before any event: on a fresh OAuth token, or (when `movable`) on another credential.
+   * `current()` is the one the turn ran on last.
+   */
+  private credentialFor (userId: string, credential: number | undefined, pinned: boolean) {
+    let lease = this.d.coze.credentials.lease({ user: userId, credential, pinned })
+    return {
+      get current (): Lease { return lease },
+      next: (): Lease | undefined => {
+        const next = this.d.coze.credentials.retry(lease)
+        if (next) lease = next
+        return next
+      }
+    }
   }
 
   /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
@@ -146,8 +167,15 @@ export class ChatService {
     const info = turnOf(target, userId)
 
     if (!conversationId) {
-      for await (const ev of run({})) {
-        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, userId, true)
+      // Coze creates the conversation: on whichever credential the turn ends up on, which it then stays on.
+      const cred = this.credentialFor(userId, undefined, false)
+      const failover = async (): Promise<Patch | undefined> => { const lease = cred.next(); return lease && { lease } }
+      // (deadline 0: no conversation, so no 4016 to wait out)
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, failover)) {
+        if (ev.type === 'chat_created') {
+          await sessions.claimConversation(ev.conversation_id, userId, true)
+          await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
+        }
         yield emit(ev, info, ctx)
       }
       return
@@ -156,8 +184,10 @@ export class ChatService {
     const release = await this.d.queue.conversation(conversationId, deadline, ctx.signal)
     try {
       await sessions.checkConversation(conversationId, userId)
-      for await (const ev of this.retrying(run, {}, ctx.signal, deadline)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId))
+      const cred = this.credentialFor(userId, await sessions.credentialOf(conversationId), true)
+      const refresh = async (): Promise<Patch | undefined> => { const lease = cred.next(); return lease && { lease } }
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, deadline, undefined, refresh)) {
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId, cred.current.credential.index))
         yield emit(ev, info, ctx)
       }
     } finally {
@@ -195,46 +225,70 @@ export class ChatService {
       let conversationId = r.conversation_id
       if (!conversationId && !req.conversation_id && target.chatflow) {
         // A chatflow creates its conversation itself: the session is bound to it as Coze names it.
-        for await (const ev of run({ additional_messages: messages(true) })) {
+        const cred = this.credentialFor(userId, undefined, false)
+        const failover = async (): Promise<Patch | undefined> => { const lease = cred.next(); return lease && { lease } }
+        for await (const ev of this.retrying(run, { additional_messages: messages(true), lease: cred.current }, signal, 0, undefined, failover)) {
           if (ev.type === 'chat_created') {
             await sessions.claimConversation(ev.conversation_id, userId, true)
+            await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
             await sessions.bind(sessionId, ev.conversation_id)
           } else if (ev.type === 'chat_completed') {
-            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId, cred.current.credential.index))
           }
           yield emit(ev, info, ctx)
         }
         return
       }
+      let credential: number | undefined
       if (!conversationId) {
         if (req.conversation_id) {
           await sessions.claimConversation(req.conversation_id, userId)
           conversationId = req.conversation_id
+          credential = await sessions.credentialOf(conversationId)
         } else {
-          conversationId = (await sessions.createConversation(target.key, userId, signal)).id
+          const created = await sessions.createConversation(target.key, userId, signal)
+          conversationId = created.id
+          credential = created.credential
           fresh = true
         }
         await sessions.bind(sessionId, conversationId)
+      } else {
+        credential = await sessions.credentialOf(conversationId)
       }
       releases.push(await this.d.queue.conversation(conversationId, deadline, signal))
 
-      const current = conversationId
+      // A new, still empty conversation may move: the turn is then retried on a conversation
+      // made on another credential. An older one stays where it is.
+      const cred = this.credentialFor(userId, credential, !fresh)
+      let current = conversationId
       // A chatflow's 4200 is about the chatflow: there is no conversation to replace.
       const recover = fresh || target.chatflow
         ? undefined
         : async (): Promise<Patch | undefined> => {
           // The session's conversation no longer exists in Coze (e.g. the emulator restarted):
           // start a new one rather than leave the session unusable.
-          if (!await this.conversationGone(current, signal)) return undefined
+          if (!await this.conversationGone(current, cred.current, signal)) return undefined
           this.d.log.warn({ session_id: sessionId, conversation_id: current }, 'session conversation no longer exists in Coze; starting a new one')
-          const created = (await sessions.createConversation(target.key, userId, signal)).id
-          await sessions.bind(sessionId, created, true)
-          releases.push(await this.d.queue.conversation(created, deadline, signal))
-          return { conversation_id: created, additional_messages: messages(true) }
+          const created = await sessions.createConversation(target.key, userId, signal, {}, cred.current.credential.index)
+          await sessions.bind(sessionId, created.id, true)
+          releases.push(await this.d.queue.conversation(created.id, deadline, signal))
+          current = created.id
+          return { conversation_id: created.id, additional_messages: messages(true), lease: cred.current }
         }
-      const patch = { conversation_id: conversationId, additional_messages: messages(fresh) }
-      for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+      const failover = async (): Promise<Patch | undefined> => {
+        const from = cred.current.credential.index
+        const lease = cred.next()
+        if (!lease) return undefined
+        if (lease.credential.index === from) return { lease }
+        const created = await sessions.createConversation(target.key, userId, signal, {}, lease.credential.index)
+        await sessions.bind(sessionId, created.id, true)
+        releases.push(await this.d.queue.conversation(created.id, deadline, signal))
+        current = created.id
+        return { conversation_id: created.id, additional_messages: messages(true), lease }
+      }
+      const patch = { conversation_id: conversationId, additional_messages: messages(fresh), lease: cred.current }
+      for await (const ev of this.retrying(run, patch, signal, deadline, recover, failover)) {
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId, cred.current.credential.index))
         else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
         yield emit(ev, info, ctx)
       }
@@ -247,14 +301,17 @@ export class ChatService {
    * Runs the turn. A 4016 before any event means a chat on the conversation is still
    * settling in Coze (e.g. one cancelled a moment ago): wait briefly and retry within
    * the queue deadline, so queued chats never surface 4016. A 4200 on a conversation
-   * that `recover` can replace is retried once on the new one.
+   * that `recover` can replace is retried once on the new one. A turn refused for its
+   * credential is retried as `failover` says (a fresh token, another credential). Never
+   * once an event has gone out: a chat is not idempotent.
    */
   private async * retrying (
     run: Run,
     patch: Patch,
     signal: AbortSignal,
     deadline: number,
-    recover?: () => Promise<Patch | undefined>
+    recover?: () => Promise<Patch | undefined>,
+    failover?: () => Promise<Patch | undefined>
   ): AsyncGenerator<UpstreamEvent> {
     let current = patch
     let recovered = false
@@ -279,6 +336,8 @@ export class ChatService {
           const next = await recover()
           if (next) { current = next; continue }
         }
+        const next = current.lease?.verdict ? await failover?.() : undefined
+        if (next) { current = { ...current, ...next }; continue }
         throw err
       }
     }
@@ -293,9 +352,9 @@ export class ChatService {
     }
   }
 
-  private async conversationGone (conversationId: string, signal: AbortSignal): Promise<boolean> {
+  private async conversationGone (conversationId: string, lease: Lease, signal: AbortSignal): Promise<boolean> {
     try {
-      await retrieveConversation(this.d.coze, conversationId, { signal })
+      await retrieveConversation(this.d.coze, conversationId, { signal, credential: lease.credential.index, user: lease.route.user, pinned: true })
       return false
     } catch (err) {
       return err instanceof GatewayError && err.cozeCode === 4200

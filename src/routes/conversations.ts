@@ -78,7 +78,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     const botId = q.bot_id || app.config.COZE_BOT_ID
     if (!botId) throw errors.invalid('bot_id is required: GET /api/v1/conversations?bot_id=<bot id> (or set COZE_BOT_ID)')
-    const res = await listConversations(app.coze, { bot_id: botId, page_num: q.page_num, page_size: q.page_size }, { signal: request.clientGone, onLogid: reply.onLogid })
+    const res = await listConversations(app.coze, { bot_id: botId, page_num: q.page_num, page_size: q.page_size }, { signal: request.clientGone, onLogid: reply.onLogid, user: q.user_id })
     const items = []
     for (const c of res.items) {
       const owner = await app.sessions.conversationOwner(c.id)
@@ -111,7 +111,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     if (q.before_id && q.after_id) throw errors.invalid('Send before_id or after_id, not both.')
     await app.sessions.checkConversation(id, q.user_id)
-    const res = await listMessages(app.coze, id, q, { signal: request.clientGone, onLogid: reply.onLogid })
+    const res = await listMessages(app.coze, id, q, { signal: request.clientGone, onLogid: reply.onLogid, ...await app.sessions.routeOf(id, q.user_id) })
     const messages = res.items
     const page = { first_id: res.first_id, last_id: res.last_id, has_more: res.has_more }
     // Also at the top level, where Coze itself puts them.
