@@ -180,7 +180,7 @@ export class CredentialPool {
 
   /** The token for calls made without a lease (tests and benchmarks using the SDK client directly). */
   fallbackToken (): string {
-    return this.pick(new Set())!.tokens.peek() ?? ''
+    return this.pick(new Set(), false)!.tokens.peek() ?? ''
   }
 
   /** Adds what Coze said about the region and names the credential, on an auth error. */
@@ -259,15 +259,15 @@ export class CredentialPool {
   }
 
   private leaseOn (c: Credential, route: Route, tried: ReadonlySet<number>, refreshed: boolean): Lease {
-    const sessionName = this.sessionIsolation && route.user ? route.user : undefined
+    const sessionName = this.sessionIsolation && route.user ? sessionNameOf(route.user) : undefined
     return new Lease(c, sessionName, route, tried, refreshed, this)
   }
 
   /** Active credentials first (round-robin or least recently limited), then the cooldown ending soonest, then disabled ones. */
-  private pick (avoid: ReadonlySet<number>): Credential | undefined {
+  private pick (avoid: ReadonlySet<number>, advance = true): Credential | undefined {
     const now = Date.now()
     const n = this.credentials.length
-    const start = this.cursor++ % n
+    const start = (advance ? this.cursor++ : this.cursor) % n
     const order = Array.from({ length: n }, (_, i) => this.credentials[(start + i) % n]!).filter((c) => !avoid.has(c.index))
     const active = order.filter((c) => c.state(now) === 'active')
     if (active.length > 0) {
@@ -311,6 +311,14 @@ export class CredentialPool {
     if (kind === 'refused') this.disable(c, 'OAuth token mint refused', err.logid)
     else if (kind === 'limited') this.limited(c, retryAfterOf(err), err)
   }
+}
+
+/**
+ * The session_name of an end user's tokens: their user_id, or, once gateway API keys exist,
+ * the key's id and the user_id (so two keys' users of the same name stay apart).
+ */
+export function sessionNameOf (userId: string, keyId?: string): string {
+  return keyId ? `${keyId}:${userId}` : userId
 }
 
 /** Coze's Retry-After (seconds or an HTTP date) of the failed response, in ms. */

@@ -102,6 +102,8 @@ export class OAuthTokens implements TokenSource {
       }, { timeout: this.o.timeoutMs })
     } catch (err) {
       const e = toGatewayError(err)
+      // A parameter Coze refused (e.g. a vended token's scope) is the request's fault, not the app's.
+      if (e.code === 'UPSTREAM_BAD_REQUEST') throw e.withMessage(`Coze refused the token request of OAuth app ${this.spec.appId}: ${mintReason(err, e)}.`)
       this.o.onMintFailure(e)
       throw errors.upstreamAuthUnavailable(
         `The gateway could not get a Coze access token for OAuth app ${this.spec.appId} (credential #${this.index}): ${mintReason(err, e)}. ` +

@@ -2,7 +2,26 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
-import { Envelope } from '../schemas/common.js'
+import type { CredentialPool } from '../coze/credentials.js'
+import { Envelope, Timestamp } from '../schemas/common.js'
+import { credentialsOf } from '../credentials-config.js'
+
+const CredentialState = Type.Object({
+  index: Type.Integer({ description: 'Position in the pool (COZE_API_TOKEN first, then COZE_API_TOKENS; or the OAuth apps in order)' }),
+  kind: Type.String({ description: 'pat or oauth' }),
+  app_id: Type.Union([Type.String(), Type.Null()], { description: 'The OAuth app id (never a token or key)' }),
+  state: Type.String({ description: 'active, cooldown (rate-limited until cooldown_until) or disabled (refused by Coze; checked again in the background)' }),
+  cooldown_until: Type.Union([Timestamp, Type.Null()]),
+  disabled_reason: Type.Union([Type.String(), Type.Null()])
+})
+
+const Auth = Type.Object({
+  mode: Type.String({ description: 'pat (personal access tokens) or oauth_jwt (OAuth JWT apps)' }),
+  app_id: Type.Union([Type.String(), Type.Null()], { description: 'The OAuth app id (the first, with several apps)' }),
+  session_isolation: Type.Boolean({ description: 'OAuth: each end user gets their own token (session_name)' }),
+  strategy: Type.String({ description: 'round-robin or least-recently-limited' }),
+  credentials: Type.Array(CredentialState)
+})
 
 const ConfigData = Type.Object({
   api_base: Type.String(),
@@ -13,6 +32,7 @@ const ConfigData = Type.Object({
   version: Type.String(),
   upstream_mode: Type.String({ description: 'coze, or emulator in demo mode' }),
   token: Type.Object({ configured: Type.Boolean() }, { description: 'Only whether a token is set; never its value' }),
+  auth: Auth,
   features: Type.Record(Type.String(), Type.Boolean()),
   rate_limit: Type.Object({ enabled: Type.Boolean(), requests: Type.Integer(), window_seconds: Type.Integer() }),
   max_upload_mb: Type.Integer()
@@ -20,6 +40,17 @@ const ConfigData = Type.Object({
   additionalProperties: true,
   examples: [{ api_base: 'https://api.coze.cn', default_bot_id: '7537334510896185359', default_user_id: null, log_level: 'INFO', environment: 'production', version: '1.0.0', upstream_mode: 'coze', token: { configured: true }, features: { chat: true, streaming: true, file_upload: true, user_management: true, workspace_management: true }, rate_limit: { enabled: true, requests: 100, window_seconds: 60 }, max_upload_mb: 10 }]
 })
+
+function authView (pool: CredentialPool, strategy: string) {
+  const credentials = pool.snapshot().map((x) => ({ ...x, cooldown_until: x.cooldown_until === null ? null : new Date(x.cooldown_until).toISOString() }))
+  return {
+    mode: pool.mode,
+    app_id: credentials[0]?.app_id ?? null,
+    session_isolation: pool.sessionIsolation,
+    strategy,
+    credentials
+  }
+}
 
 const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/config', {
@@ -34,7 +65,8 @@ const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
       environment: c.NODE_ENV,
       version: c.version,
       upstream_mode: c.upstreamMode,
-      token: { configured: c.COZE_API_TOKEN.length > 0 },
+      token: { configured: credentialsOf(c).length > 0 },
+      auth: authView(app.coze.credentials, c.COZE_CREDENTIAL_STRATEGY),
       features: {
         chat: true,
         streaming: true,
