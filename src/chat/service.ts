@@ -138,20 +138,26 @@ export class ChatService {
   }
 
   /**
-   * The credential of a turn, and how a turn refused for it (rate limit, auth) is retried
-   * before any event: on a fresh OAuth token, or (when `movable`) on another credential.
-   * `current()` is the one the turn ran on last.
+   * The credential of a turn (`current`: the one it ran on last), and its retry when Coze
+   * refused it for that credential (rate limit, auth) before any event: a fresh OAuth token,
+   * or, unless `pinned`, another credential.
    */
   private credentialFor (userId: string, credential: number | undefined, pinned: boolean) {
-    let lease = this.d.coze.credentials.lease({ user: userId, credential, pinned })
-    return {
+    const pool = this.d.coze.credentials
+    let lease = pool.lease({ user: userId, credential, pinned })
+    const cred = {
       get current (): Lease { return lease },
       next: (): Lease | undefined => {
-        const next = this.d.coze.credentials.retry(lease)
+        const next = pool.retry(lease)
         if (next) lease = next
         return next
+      },
+      retry: async (): Promise<Patch | undefined> => {
+        const next = cred.next()
+        return next && { lease: next }
       }
     }
+    return cred
   }
 
   /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
@@ -169,9 +175,8 @@ export class ChatService {
     if (!conversationId) {
       // Coze creates the conversation: on whichever credential the turn ends up on, which it then stays on.
       const cred = this.credentialFor(userId, undefined, false)
-      const failover = async (): Promise<Patch | undefined> => { const lease = cred.next(); return lease && { lease } }
       // (deadline 0: no conversation, so no 4016 to wait out)
-      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, failover)) {
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, cred.retry)) {
         if (ev.type === 'chat_created') {
           await sessions.claimConversation(ev.conversation_id, userId, true)
           await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
@@ -185,8 +190,7 @@ export class ChatService {
     try {
       await sessions.checkConversation(conversationId, userId)
       const cred = this.credentialFor(userId, await sessions.credentialOf(conversationId), true)
-      const refresh = async (): Promise<Patch | undefined> => { const lease = cred.next(); return lease && { lease } }
-      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, deadline, undefined, refresh)) {
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, deadline, undefined, cred.retry)) {
         if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId, cred.current.credential.index))
         yield emit(ev, info, ctx)
       }
@@ -226,8 +230,7 @@ export class ChatService {
       if (!conversationId && !req.conversation_id && target.chatflow) {
         // A chatflow creates its conversation itself: the session is bound to it as Coze names it.
         const cred = this.credentialFor(userId, undefined, false)
-        const failover = async (): Promise<Patch | undefined> => { const lease = cred.next(); return lease && { lease } }
-        for await (const ev of this.retrying(run, { additional_messages: messages(true), lease: cred.current }, signal, 0, undefined, failover)) {
+        for await (const ev of this.retrying(run, { additional_messages: messages(true), lease: cred.current }, signal, 0, undefined, cred.retry)) {
           if (ev.type === 'chat_created') {
             await sessions.claimConversation(ev.conversation_id, userId, true)
             await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)

@@ -163,14 +163,15 @@ export class CredentialPool {
 
   /**
    * The lease a failed call may be retried on, or undefined: the same credential with a
-   * fresh OAuth token (once), or another credential (once, never for a pinned call).
+   * fresh OAuth token (once per credential), or another credential (once, never for a
+   * pinned call).
    */
   retry (lease: Lease): Lease | undefined {
     if (lease.verdict === 'refresh' && !lease.refreshed) return this.leaseOn(lease.credential, lease.route, lease.tried, true)
     if (lease.verdict !== 'failover' || lease.route.pinned || lease.tried.size > 1) return undefined
     const next = this.pick(lease.tried)
     if (!next) return undefined
-    return this.leaseOn(next, lease.route, new Set([...lease.tried, next.index]), lease.refreshed)
+    return this.leaseOn(next, lease.route, new Set([...lease.tried, next.index]), false)
   }
 
   /** An OAuth app of the pool (for token vending), or undefined on a PAT pool. */

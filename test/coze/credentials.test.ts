@@ -279,7 +279,8 @@ describe('cn/com hints on a rejected credential', () => {
   it('a 4100 message names the credential and its config, never the token', async () => {
     const { coze } = client([pat('tok_A', 0), pat('tok_B', 1)])
     emu.faults.inject({ kind: 'coze_error', code: 4100 })
-    const err = await getMe(coze).catch((e: GatewayError) => e)
+    const err = await getMe(coze).then(() => undefined, (e: GatewayError) => e)
+    if (!err) throw new Error('expected a 4100')
     expect(err).toMatchObject({ statusCode: 502, code: 'UPSTREAM_AUTH', cozeCode: 4100 })
     expect(err.message).toMatch(/credential #[01] \(COZE_API_TOKENS item [12]\)/)
     expect(err.message).not.toMatch(/tok_[AB]/)
