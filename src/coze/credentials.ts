@@ -152,7 +152,8 @@ export class CredentialPool {
   }
 
   get size (): number { return this.credentials.length }
-  get mode (): 'pat' | 'oauth_jwt' { return this.credentials[0]!.kind === 'oauth' ? 'oauth_jwt' : 'pat' }
+  /** pat (personal access tokens) or oauth (OAuth JWT apps): a pool is one or the other */
+  get mode (): 'pat' | 'oauth' { return this.credentials[0]!.kind }
 
   /** A credential for a call: the pinned one, else the pool's choice. */
   lease (route: Route = {}): Lease {
@@ -172,11 +173,6 @@ export class CredentialPool {
     const next = this.pick(lease.tried)
     if (!next) return undefined
     return this.leaseOn(next, lease.route, new Set([...lease.tried, next.index]), false)
-  }
-
-  /** An OAuth app of the pool (for token vending), or undefined on a PAT pool. */
-  oauthApp (): Credential | undefined {
-    return this.mode === 'oauth_jwt' ? this.pick(new Set()) : undefined
   }
 
   /** The token for calls made without a lease (tests and benchmarks using the SDK client directly). */

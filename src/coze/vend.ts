@@ -32,7 +32,7 @@ export function botChatScope (botIds: string[]): JWTScope {
 
 /** Mints the token on an OAuth app of the pool (another one, once, if that app cannot mint). */
 export async function vendToken (pool: CredentialPool, req: VendRequest, opts: { maxTtlSeconds: number, keyId?: string | undefined }): Promise<VendedToken> {
-  if (pool.mode !== 'oauth_jwt') throw errors.vendingUnavailable()
+  if (pool.mode !== 'oauth') throw errors.vendingUnavailable()
   const botIds = [...new Set(req.bot_ids)]
   const ttl = Math.min(req.ttl_seconds ?? opts.maxTtlSeconds, opts.maxTtlSeconds)
   let lease = pool.lease({})

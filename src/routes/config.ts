@@ -2,7 +2,6 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
-import type { CredentialPool } from '../coze/credentials.js'
 import { Envelope, Timestamp } from '../schemas/common.js'
 import { credentialsOf } from '../credentials-config.js'
 
@@ -15,13 +14,12 @@ const CredentialState = Type.Object({
   disabled_reason: Type.Union([Type.String(), Type.Null()])
 })
 
-const Auth = Type.Object({
-  mode: Type.String({ description: 'pat (personal access tokens) or oauth_jwt (OAuth JWT apps)' }),
+const CozeAuth = Type.Object({
+  mode: Type.String({ description: 'pat (personal access tokens) or oauth (OAuth JWT apps)' }),
   app_id: Type.Union([Type.String(), Type.Null()], { description: 'The OAuth app id (the first, with several apps)' }),
   session_isolation: Type.Boolean({ description: 'OAuth: each end user gets their own token (session_name)' }),
-  strategy: Type.String({ description: 'round-robin or least-recently-limited' }),
-  credentials: Type.Array(CredentialState)
-})
+  strategy: Type.String({ description: 'How calls are spread over the credentials: round-robin or least-recently-limited' })
+}, { description: 'How the gateway authenticates to Coze (never a token or key)' })
 
 const ConfigData = Type.Object({
   api_base: Type.String(),
@@ -32,31 +30,22 @@ const ConfigData = Type.Object({
   version: Type.String(),
   upstream_mode: Type.String({ description: 'coze, or emulator in demo mode' }),
   token: Type.Object({ configured: Type.Boolean() }, { description: 'Only whether a token is set; never its value' }),
-  auth: Auth,
+  coze_auth: CozeAuth,
+  credentials: Type.Array(CredentialState, { description: 'Each Coze credential of the pool and its state' }),
   features: Type.Record(Type.String(), Type.Boolean()),
   rate_limit: Type.Object({ enabled: Type.Boolean(), requests: Type.Integer(), window_seconds: Type.Integer() }),
   max_upload_mb: Type.Integer()
 }, {
   additionalProperties: true,
-  examples: [{ api_base: 'https://api.coze.cn', default_bot_id: '7537334510896185359', default_user_id: null, log_level: 'INFO', environment: 'production', version: '1.0.0', upstream_mode: 'coze', token: { configured: true }, features: { chat: true, streaming: true, file_upload: true, user_management: true, workspace_management: true }, rate_limit: { enabled: true, requests: 100, window_seconds: 60 }, max_upload_mb: 10 }]
+  examples: [{ api_base: 'https://api.coze.cn', default_bot_id: '7537334510896185359', default_user_id: null, log_level: 'INFO', environment: 'production', version: '1.0.0', upstream_mode: 'coze', token: { configured: true }, coze_auth: { mode: 'oauth', app_id: '1150000000001', session_isolation: true, strategy: 'round-robin' }, credentials: [{ index: 0, kind: 'oauth', app_id: '1150000000001', state: 'active', cooldown_until: null, disabled_reason: null }], features: { chat: true, streaming: true, file_upload: true, user_management: true, workspace_management: true }, rate_limit: { enabled: true, requests: 100, window_seconds: 60 }, max_upload_mb: 10 }]
 })
-
-function authView (pool: CredentialPool, strategy: string) {
-  const credentials = pool.snapshot().map((x) => ({ ...x, cooldown_until: x.cooldown_until === null ? null : new Date(x.cooldown_until).toISOString() }))
-  return {
-    mode: pool.mode,
-    app_id: credentials[0]?.app_id ?? null,
-    session_isolation: pool.sessionIsolation,
-    strategy,
-    credentials
-  }
-}
 
 const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/config', {
     schema: { tags: ['system'], summary: 'Gateway configuration (never the token)', response: { 200: Envelope(ConfigData) } }
   }, async () => {
     const c = app.config
+    const pool = app.coze.credentials
     return ok('Configuration retrieved successfully', {
       api_base: c.COZE_API_BASE,
       default_bot_id: c.COZE_BOT_ID || null,
@@ -66,7 +55,13 @@ const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
       version: c.version,
       upstream_mode: c.upstreamMode,
       token: { configured: credentialsOf(c).length > 0 },
-      auth: authView(app.coze.credentials, c.COZE_CREDENTIAL_STRATEGY),
+      coze_auth: {
+        mode: pool.mode,
+        app_id: pool.credentials[0]!.appId ?? null,
+        session_isolation: pool.sessionIsolation,
+        strategy: c.COZE_CREDENTIAL_STRATEGY
+      },
+      credentials: pool.snapshot().map((x) => ({ ...x, cooldown_until: x.cooldown_until === null ? null : new Date(x.cooldown_until).toISOString() })),
       features: {
         chat: true,
         streaming: true,

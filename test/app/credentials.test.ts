@@ -55,7 +55,8 @@ describe('an OAuth JWT app (COZE_OAUTH_CONFIG_FILE)', () => {
     expect(jwt).toMatchObject({ iss: APP_ID, aud: 'api.coze.cn' })
 
     const c = await config(s)
-    expect(c.auth).toMatchObject({ mode: 'oauth_jwt', app_id: APP_ID, session_isolation: false, credentials: [{ index: 0, kind: 'oauth', app_id: APP_ID, state: 'active' }] })
+    expect(c.coze_auth).toMatchObject({ mode: 'oauth', app_id: APP_ID, session_isolation: false })
+    expect(c.credentials).toEqual([{ index: 0, kind: 'oauth', app_id: APP_ID, state: 'active', cooldown_until: null, disabled_reason: null }])
     expect(c.token).toEqual({ configured: true })
     const text = JSON.stringify(c)
     expect(text).not.toContain('PRIVATE KEY')
@@ -118,7 +119,7 @@ describe('per-user isolation (COZE_OAUTH_SESSION_ISOLATION)', () => {
     const asBob = new CozeAPI({ token: tokenOf('bob'), baseURL: s.emu.url })
     await expect(asBob.conversations.retrieve(alice.conversation_id)).rejects.toMatchObject({ code: 4200 })
     await expect(asBob.conversations.retrieve(bob.conversation_id)).resolves.toMatchObject({ id: bob.conversation_id })
-    expect((await config(s)).auth.session_isolation).toBe(true)
+    expect((await config(s)).coze_auth.session_isolation).toBe(true)
   })
 })
 
@@ -133,7 +134,7 @@ describe('a pool of PATs (COZE_API_TOKENS)', () => {
   const waitFor = async (state: string, index = 0, ms = 5000) => {
     const until = Date.now() + ms
     for (;;) {
-      const c = (await config(s)).auth.credentials[index]
+      const c = (await config(s)).credentials[index]
       if (c.state === state || Date.now() > until) return c
       await sleep(50)
     }
@@ -150,7 +151,7 @@ describe('a pool of PATs (COZE_API_TOKENS)', () => {
       expect(r.statusCode).toBe(200)
       if (r.headers['content-type']?.toString().includes('event-stream')) expect(parseSse(r.body).map((f) => f.type)).toContain('chat_completed')
     }
-    const c = (await config(s)).auth.credentials
+    const c = (await config(s)).credentials
     expect(c[0]).toMatchObject({ index: 0, kind: 'pat', state: 'cooldown' })
     expect(Date.parse(c[0].cooldown_until)).toBeGreaterThan(Date.now())
     expect(c[1].state).toBe('active')
