@@ -38,18 +38,20 @@ const list = (s: string) => s.split(',').map((t) => t.trim()).filter(Boolean)
 
 export function parseCredentials (env: CredentialEnv): CredentialSpec[] {
   const pats = patsOf(env)
-  const apps = [...(env.COZE_OAUTH_APP_ID || env.COZE_OAUTH_KEY_ID || env.COZE_OAUTH_PRIVATE_KEY || env.COZE_OAUTH_PRIVATE_KEY_FILE ? [appFromVars(env)] : []),
-    ...list(env.COZE_OAUTH_CONFIG_FILE).map(appFromFile)]
-  if (pats.length > 0 && apps.length > 0) {
+  const byVars = Boolean(env.COZE_OAUTH_APP_ID || env.COZE_OAUTH_KEY_ID || env.COZE_OAUTH_PRIVATE_KEY || env.COZE_OAUTH_PRIVATE_KEY_FILE)
+  const files = list(env.COZE_OAUTH_CONFIG_FILE)
+  if (pats.length > 0 && (byVars || files.length > 0)) {
     throw new CredentialConfigError('COZE_API_TOKEN/COZE_API_TOKENS and an OAuth app (COZE_OAUTH_CONFIG_FILE or COZE_OAUTH_APP_ID) are both set: ' +
       'configure personal access tokens or OAuth JWT apps, not both (unset one of them)')
   }
+  if (pats.length > 0) return pats
+  const apps = [...(byVars ? [appFromVars(env)] : []), ...files.map(appFromFile)]
   const ids = new Set<string>()
   for (const a of apps) {
     if (ids.has(a.appId)) throw new CredentialConfigError(`the OAuth app ${a.appId} is configured twice (${a.source}): list each app once`)
     ids.add(a.appId)
   }
-  return pats.length > 0 ? pats : apps
+  return apps
 }
 
 function patsOf (env: CredentialEnv): PatSpec[] {

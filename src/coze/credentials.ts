@@ -78,7 +78,7 @@ export class Credential {
   get kind (): 'pat' | 'oauth' { return this.spec.kind }
   get appId (): string | undefined { return this.spec.kind === 'oauth' ? this.spec.appId : undefined }
   /** How a log line or a message names it: by index and where it was configured, never by value. */
-  get label (): string { return `credential #${this.index} (${this.spec.source}${this.appId ? `, app ${this.appId}` : ''})` }
+  get label (): string { return `credential #${this.index} (${this.spec.source})` }
 
   state (now = Date.now()): CredentialState {
     if (this.disabledReason !== undefined) return 'disabled'
@@ -184,9 +184,9 @@ export class CredentialPool {
   explain (lease: Lease, err: GatewayError): GatewayError {
     if (err.code !== 'UPSTREAM_AUTH') return err
     const c = lease.credential
-    const who = c.kind === 'oauth' ? `the access token of OAuth app ${c.appId} (${c.label})` : this.size > 1 ? c.label : `the gateway's API token (${c.spec.source})`
-    const why = err.cozeCode === 4101 ? 'Coze code 4101: wrong token or no permission' : err.cozeCode ? `Coze code ${err.cozeCode}` : 'HTTP 401/403'
-    return err.withMessage(`Coze rejected ${who} (${why}). ${regionHint(this.o.baseURL, { kind: c.kind, source: c.spec.source, apiBase: c.spec.kind === 'oauth' ? c.spec.apiBase : undefined })}`)
+    const who = c.kind === 'oauth' ? `the token of OAuth app ${c.appId} (credential #${c.index})` : this.size > 1 ? c.label : `the gateway's API token ${c.spec.source}`
+    const why = err.cozeCode === 4101 ? 'Coze code 4101 (wrong token or no permission)' : err.cozeCode ? `Coze code ${err.cozeCode}` : 'HTTP 401/403'
+    return err.withMessage(`Coze rejected ${who}, ${why}. ${regionHint(this.o.baseURL, { kind: c.kind, source: c.spec.source, apiBase: c.spec.kind === 'oauth' ? c.spec.apiBase : undefined })}`)
   }
 
   snapshot (): CredentialSnapshot[] {
