@@ -62,7 +62,7 @@ export async function synthesize (coze: CozeClient, req: SpeechRequest, o: CallO
 /** Speech to text; the file is streamed to Coze. */
 export async function transcribe (coze: CozeClient, file: Readable, fileName: string, o: CallOptions = {}): Promise<string> {
   Object.assign(file, { path: fileName })
-  return decodeText(await cozeCall(coze, { ...o, stream: true }, (opts) => coze.api.audio.transcriptions.create({ file }, opts))).text
+  return decodeText(await cozeCall(coze, { ...o, stream: true, once: true }, (opts) => coze.api.audio.transcriptions.create({ file }, opts))).text
 }
 
 export async function listVoices (coze: CozeClient, page: { page_num: number, page_size: number }, o: CallOptions = {}): Promise<{ items: VoiceInfo[], has_more: boolean }> {

@@ -18,5 +18,5 @@ export async function uploadFile (coze: CozeClient, body: Readable, fileName: st
   Object.assign(body, { path: fileName })
   // No request timeout: a large upload on a slow link legitimately takes long; the
   // client's own connection bounds it.
-  return decodeFile(await cozeCall(coze, { stream: true, onLogid }, (opts) => coze.api.files.upload({ file: body as unknown as Blob }, opts)))
+  return decodeFile(await cozeCall(coze, { stream: true, once: true, onLogid }, (opts) => coze.api.files.upload({ file: body as unknown as Blob }, opts)))
 }
