@@ -1,13 +1,16 @@
 // buildApp(config, deps) → a ready-to-listen Fastify instance. Never listens and never
 // reads process.env: server.ts and the tests own those.
 import type { Socket } from 'node:net'
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { parseTrustProxy } from './trust-proxy.js'
 import { createCozeClient, type CozeClient } from './coze/client.js'
+import { getMe } from './coze/account.js'
+import { CredentialPool } from './coze/credentials.js'
+import { credentialsOf } from './credentials-config.js'
 import { errors } from './errors.js'
 import type { SseStream } from './sse.js'
 import errorHandler, { frameworkError } from './plugins/error-handler.js'
@@ -72,7 +75,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.removeContentTypeParser('text/plain')
   useJsonParser(app)
 
-  const coze = deps.coze ?? createCozeClient({ baseURL: config.COZE_API_BASE, token: config.COZE_API_TOKEN, requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS })
+  const coze = deps.coze ?? createCozeClient({ baseURL: config.COZE_API_BASE, credentials: credentialPool(config, app.log), requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS })
+  // Disabled credentials come back when users/me passes with them again.
+  coze.credentials.watch((lease) => getMe(coze, { lease }))
+  app.addHook('onClose', async () => { coze.credentials.stop() })
   app.decorate('config', config)
   app.decorate('coze', coze)
   app.decorate('sseStreams', new Set<SseStream>())
@@ -135,4 +141,19 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   await registerRoutes(app)
   return app
+}
+
+function credentialPool (config: Config, log: FastifyBaseLogger): CredentialPool {
+  return new CredentialPool(credentialsOf(config), {
+    baseURL: config.COZE_API_BASE,
+    strategy: config.COZE_CREDENTIAL_STRATEGY,
+    tokenTtlSeconds: config.COZE_OAUTH_TOKEN_TTL,
+    sessionIsolation: config.COZE_OAUTH_SESSION_ISOLATION,
+    sessionCacheSize: config.COZE_OAUTH_SESSION_CACHE_SIZE,
+    cooldownMs: config.COZE_CREDENTIAL_COOLDOWN_MS,
+    cooldownMaxMs: config.COZE_CREDENTIAL_COOLDOWN_MAX_MS,
+    recheckMs: config.COZE_CREDENTIAL_RECHECK_MS,
+    requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS,
+    log
+  })
 }

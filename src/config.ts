@@ -4,6 +4,7 @@ import { Type, type Static } from 'typebox'
 import { Ajv } from 'ajv'
 import { parseTrustProxy } from './trust-proxy.js'
 import { loadAccess, type AccessConfig } from './access/config.js'
+import { CredentialConfigError, parseCredentials, type CredentialSpec } from './credentials-config.js'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, description: string, minimum = 0, maximum?: number) =>
@@ -54,7 +55,21 @@ export const EnvSchema = Type.Object({
   GATEWAY_API_KEYS: Str('', 'Access control: comma-separated raw gateway API keys with every scope (quick setups)'),
   ALLOWED_BOT_IDS: Str('', 'Access control: comma-separated bot ids clients may use (empty: any); COZE_MODEL_MAP bots count as listed on /v1'),
   ALLOWED_WORKFLOW_IDS: Str('', 'Access control: comma-separated workflow ids clients may run (empty: any)'),
-  ACCOUNT_ROUTES: Bool(true, 'Access control: false turns off the account routes (user info, workspaces, bots, connection test)')
+  ACCOUNT_ROUTES: Bool(true, 'Access control: false turns off the account routes (user info, workspaces, bots, connection test)'),
+  COZE_API_TOKENS: Str('', 'Credential pool: several Coze personal access tokens, comma-separated (with COZE_API_TOKEN, if set, first)'),
+  COZE_OAUTH_CONFIG_FILE: Str('', 'OAuth JWT app: the JSON file the Coze console downloads (several, comma-separated, make a pool)'),
+  COZE_OAUTH_APP_ID: Str('', 'OAuth JWT app id (instead of COZE_OAUTH_CONFIG_FILE)'),
+  COZE_OAUTH_KEY_ID: Str('', 'OAuth JWT app: the public key id (kid)'),
+  COZE_OAUTH_PRIVATE_KEY: Str('', 'OAuth JWT app: the private key, PEM (never returned or logged)'),
+  COZE_OAUTH_PRIVATE_KEY_FILE: Str('', 'OAuth JWT app: a file holding the private key, PEM'),
+  COZE_OAUTH_TOKEN_TTL: Type.Integer({ default: 900, minimum: 1, maximum: 86399, description: 'Lifetime asked for each OAuth access token (duration_seconds), in seconds' }),
+  COZE_OAUTH_SESSION_ISOLATION: Bool(false, 'OAuth: mint a token per end user (session_name = the user), so Coze keeps their conversations apart'),
+  COZE_OAUTH_SESSION_CACHE_SIZE: Int(10_000, 'OAuth session isolation: how many per-user tokens are cached (least recently used out)', 1),
+  COZE_CREDENTIAL_STRATEGY: Type.Union([Type.Literal('round-robin'), Type.Literal('least-recently-limited')], { default: 'round-robin', description: 'How requests are spread across the credential pool' }),
+  COZE_CREDENTIAL_COOLDOWN_MS: Int(1000, 'First cooldown of a rate-limited credential when Coze sends no Retry-After (ms); doubles on each limit in a row', 1),
+  COZE_CREDENTIAL_COOLDOWN_MAX_MS: Int(300_000, 'Longest cooldown of a rate-limited credential (ms), Retry-After included', 1),
+  COZE_CREDENTIAL_RECHECK_MS: Int(30_000, 'How often a disabled credential is checked again in the background (users/me) (ms)', 100),
+  COZE_VEND_MAX_TTL: Type.Integer({ default: 900, minimum: 1, maximum: 86399, description: 'POST /api/v1/auth/token: longest lifetime of a vended token, in seconds' })
 })
 
 type Env = Static<typeof EnvSchema>
@@ -75,6 +90,8 @@ export interface Config extends Env {
   voiceMap: Readonly<Record<string, string>>
   /** Gateway API keys and allow-lists (GATEWAY_KEYS_FILE, GATEWAY_API_KEYS, ALLOWED_*_IDS) */
   access: AccessConfig
+  /** The Coze credentials: PATs (COZE_API_TOKEN, COZE_API_TOKENS) or OAuth JWT apps; empty when none is set */
+  credentials: readonly CredentialSpec[]
 }
 
 /** A COZE_MODEL_MAP value that names a chatflow instead of a bot. */
@@ -154,7 +171,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
   }
   if (problems.length > 0) throw invalid(problems)
   const models = parseModelMap(value.COZE_MODEL_MAP)
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), access: loadAccess(value), warnings, ...overrides }
+  let credentials: CredentialSpec[]
+  try {
+    credentials = parseCredentials(value)
+  } catch (err) {
+    if (err instanceof CredentialConfigError) throw new ConfigError(`Invalid configuration: ${err.message}`)
+    throw err
+  }
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), credentials, access: loadAccess(value), warnings, ...overrides }
 }
 
 // Paths the SDK appends itself: a base ending with one is a copied endpoint URL

@@ -139,6 +139,10 @@ export const errors = {
     new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze did not start streaming within ${ms} ms (COZE_CONNECT_TIMEOUT_MS).`, { logid }),
   idleTimeout: (ms: number, logid?: string) =>
     new GatewayError(504, 'UPSTREAM_TIMEOUT', `Coze went silent for ${ms} ms mid-stream (COZE_IDLE_TIMEOUT_MS); the output is incomplete.`, { logid }),
+  /** No Coze access token can be had right now (an OAuth token refresh failed and no valid token is left). */
+  upstreamAuthUnavailable: (message: string, opts: GatewayErrorOptions = {}) => new GatewayError(503, 'UPSTREAM_AUTH_UNAVAILABLE', message, opts),
+  vendingUnavailable: () => new GatewayError(404, 'NOT_FOUND',
+    'Token vending needs an OAuth JWT app (COZE_OAUTH_CONFIG_FILE, or COZE_OAUTH_APP_ID with its key): the gateway runs on personal access tokens, which cannot mint restricted tokens.'),
   shuttingDown: () => new GatewayError(503, 'SHUTTING_DOWN', 'The gateway is shutting down; retry the request.'),
   storeUnavailable: (cause: unknown) => new GatewayError(503, 'SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; retry shortly.', { cause }),
   internal: (cause?: unknown, message = 'Internal server error.') => new GatewayError(500, 'INTERNAL_ERROR', message, { cause }),

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
-import { DEMO_BOT_ID, demoCommand } from './demo.js'
+import { credentialsOf } from './credentials-config.js'
+import { DEMO_BOT_ID, demoCommand, demoOAuthApp } from './demo.js'
 
 dotenv.config({ quiet: true })
 
@@ -23,13 +24,24 @@ async function main (): Promise<void> {
   if (demo) {
     // Loaded only in demo mode, so production never ships the emulator on its path.
     const { startEmulator } = await import('./emulator/index.js')
+    // --oauth: the gateway runs as an OAuth JWT app, with a key pair made at start.
+    const oauth = process.argv.includes('--oauth') ? demoOAuthApp() : undefined
     // Paced deltas (30–80 ms, CJK cut small) so a person sees the answer stream; tests and benchmarks start their emulator unpaced.
-    const emu = await startEmulator({ demo: true })
+    const emu = await startEmulator({ demo: true, ...(oauth ? { oauthApps: [{ appId: oauth.spec.appId, keyId: oauth.spec.keyId, publicKey: oauth.publicKey }] } : {}) })
     closeEmulator = () => emu.close()
-    config = { ...config, COZE_API_BASE: emu.url, COZE_API_TOKEN: emu.token, COZE_BOT_ID: config.COZE_BOT_ID || DEMO_BOT_ID, upstreamMode: 'emulator' }
-  } else if (!config.COZE_API_TOKEN) {
-    console.error('COZE_API_TOKEN is not set: the gateway needs a Coze personal access token to call Coze.\n' +
-      `Set COZE_API_TOKEN (see .env.example), or run ${demoCommand()} to start on the built-in Coze emulator with no token.`)
+    config = {
+      ...config,
+      COZE_API_BASE: emu.url,
+      COZE_API_TOKEN: oauth ? '' : emu.token,
+      credentials: oauth ? [oauth.spec] : [],
+      COZE_BOT_ID: config.COZE_BOT_ID || DEMO_BOT_ID,
+      upstreamMode: 'emulator'
+    }
+  } else if (credentialsOf(config).length === 0) {
+    console.error('COZE_API_TOKEN is not set: the gateway needs Coze credentials to call Coze.\n' +
+      'Set COZE_API_TOKEN (a personal access token; COZE_API_TOKENS for several), or an OAuth JWT app with COZE_OAUTH_CONFIG_FILE ' +
+      '(or COZE_OAUTH_APP_ID, COZE_OAUTH_KEY_ID and COZE_OAUTH_PRIVATE_KEY) (see .env.example), ' +
+      `or run ${demoCommand()} to start on the built-in Coze emulator with no token.`)
     process.exit(1)
   }
 
@@ -37,7 +49,7 @@ async function main (): Promise<void> {
     if (err instanceof ConfigError) { console.error(err.message); process.exit(1) }
     throw err
   })
-  if (demo) app.log.warn({ upstream: config.COZE_API_BASE, default_bot_id: config.COZE_BOT_ID }, 'DEMO MODE: answers come from the built-in Coze emulator, not from Coze')
+  if (demo) app.log.warn({ upstream: config.COZE_API_BASE, default_bot_id: config.COZE_BOT_ID, auth: app.coze.credentials.mode }, 'DEMO MODE: answers come from the built-in Coze emulator, not from Coze')
 
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error')

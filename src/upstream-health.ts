@@ -20,7 +20,7 @@ export class UpstreamHealth {
     if (!err) {
       this.state = 'up'
       this.lastError = undefined
-    } else if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_AUTH') {
+    } else if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_AUTH' || err.code === 'UPSTREAM_AUTH_UNAVAILABLE') {
       this.state = 'down'
       this.lastError = err.message
     }

@@ -66,7 +66,7 @@ export async function startGateway (emu: Emu, entry: GatewayEntry, opts: { env?:
   const proc = spawnNode(opts.name ?? 'gateway', path.join(ROOT, entry.script), [], { ts: entry.ts, manyFiles: true, nodeFlags: opts.nodeFlags ?? [], env: gatewayEnv(emu, port, opts.env) })
   const url = `http://127.0.0.1:${port}`
   await Promise.race([
-    waitForStatus(`${url}/health`, 200, 30_000, 20),
+    waitForStatus(`${url}/health`, 200, 90_000, 20),
     proc.exited.then((code) => { throw new Error(`gateway exited (${code}):\n${proc.output()}`) })
   ])
   return { name: opts.name ?? 'gateway', proc, url }

@@ -10,6 +10,7 @@ import { streamChat, streamChatflow, streamToolOutputs, cancelChat, chatStatus, 
 import { retrieveConversation } from '../coze/conversations.js'
 import { toCozeMessages } from '../coze/messages.js'
 import type { StreamLimits } from '../coze/stream-guard.js'
+import type { Lease } from '../coze/credentials.js'
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import type { SessionService } from '../sessions/service.js'
 import { releaseAll, type ChatQueue } from '../sessions/queue.js'
@@ -41,8 +42,8 @@ const SURFACES: Record<Surface, SurfaceDefaults> = {
   openai: { fallbackUser: 'openai-user' }
 }
 
-/** What a retry or a recovery changes in a turn. */
-type Patch = Partial<Pick<ChatTurn, 'conversation_id' | 'additional_messages'>>
+/** What a retry or a recovery changes in a turn: its conversation, its messages, its credential. */
+type Patch = Partial<Pick<ChatTurn, 'conversation_id' | 'additional_messages'>> & { lease?: Lease | undefined }
 type Run = (patch: Patch) => AsyncIterable<UpstreamEvent>
 
 /** What a turn talks to. `key` is what a session is bound to: the bot id, or `chatflow:<workflow_id>`. */
@@ -86,7 +87,8 @@ export class ChatService {
       await sessions.checkConversation(req.conversation_id, owner, strict)
       const turn = { conversation_id: req.conversation_id, chat_id: req.chat_id, tool_outputs: req.tool_outputs }
       const info: Turn = { user_id: userId }
-      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, this.streamOptions(ctx)))) {
+      const route = await sessions.routeOf(req.conversation_id, owner)
+      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, { ...this.streamOptions(ctx), ...route }))) {
         await this.spend(ev, ctx)
         if (ev.type === 'chat_completed' && owner) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, owner))
         yield emit(ev, info, ctx)
@@ -100,10 +102,11 @@ export class ChatService {
   async cancel (req: CancelRequest, ctx: Partial<ChatContext> = {}): Promise<ChatState> {
     const owner = this.d.access.ownerOf(ctx.principal, this.userOf('api', req.user_id))
     await this.d.sessions.checkConversation(req.conversation_id, owner, this.d.access.strictOwnership(ctx.principal))
+    const route = await this.d.sessions.routeOf(req.conversation_id, owner)
     try {
-      return await cancelChat(this.d.coze, req, ctx)
+      return await cancelChat(this.d.coze, req, { ...ctx, ...route })
     } catch (err) {
-      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req), err)
+      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req, route), err)
       throw err
     }
   }
@@ -152,10 +155,33 @@ export class ChatService {
     const cf = t.chatflow
     if (cf) {
       const base = { workflow_id: cf.workflow_id, additional_messages: messages, parameters: cf.parameters, app_id: cf.app_id, bot_id: t.bot_id, conversation_id: req.conversation_id, ext: cf.ext }
-      return (patch) => track(streamChatflow(this.d.coze, { ...base, ...patch }, opts))
+      return ({ lease, ...patch }) => track(streamChatflow(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
     }
     const base = baseTurn(req, t.key, userId, messages)
-    return (patch) => track(streamChat(this.d.coze, { ...base, ...patch }, opts))
+    return ({ lease, ...patch }) => track(streamChat(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
+  }
+
+  /**
+   * The credential of a turn (`current`: the one it ran on last), and its retry when Coze
+   * refused it for that credential (rate limit, auth) before any event: a fresh OAuth token,
+   * or, unless `pinned`, another credential.
+   */
+  private credentialFor (userId: string, credential: number | undefined, pinned: boolean) {
+    const pool = this.d.coze.credentials
+    let lease = pool.lease({ user: userId, credential, pinned })
+    const cred = {
+      get current (): Lease { return lease },
+      next: (): Lease | undefined => {
+        const next = pool.retry(lease)
+        if (next) lease = next
+        return next
+      },
+      retry: async (): Promise<Patch | undefined> => {
+        const next = cred.next()
+        return next && { lease: next }
+      }
+    }
+    return cred
   }
 
   /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
@@ -176,8 +202,14 @@ export class ChatService {
     const info = turnOf(target, userId)
 
     if (!conversationId) {
-      for await (const ev of run({})) {
-        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, owner, true)
+      // Coze creates the conversation: on whichever credential the turn ends up on, which it then stays on.
+      const cred = this.credentialFor(owner, undefined, false)
+      // (deadline 0: no conversation, so no 4016 to wait out)
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, cred.retry)) {
+        if (ev.type === 'chat_created') {
+          await sessions.claimConversation(ev.conversation_id, owner, true)
+          await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
+        }
         await this.spend(ev, ctx)
         yield emit(ev, info, ctx)
       }
@@ -187,9 +219,10 @@ export class ChatService {
     const release = await this.d.queue.conversation(conversationId, deadline, ctx.signal)
     try {
       await sessions.checkConversation(conversationId, owner, strict)
-      for await (const ev of this.retrying(run, {}, ctx.signal, deadline)) {
+      const cred = this.credentialFor(owner, await sessions.credentialOf(conversationId), true)
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, deadline, undefined, cred.retry)) {
         await this.spend(ev, ctx)
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, owner))
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, owner, cred.current.credential.index))
         yield emit(ev, info, ctx)
       }
     } finally {
@@ -231,48 +264,71 @@ export class ChatService {
       let conversationId = r.conversation_id
       if (!conversationId && !req.conversation_id && target.chatflow) {
         // A chatflow creates its conversation itself: the session is bound to it as Coze names it.
-        for await (const ev of run({ additional_messages: messages(true) })) {
+        const cred = this.credentialFor(owner, undefined, false)
+        for await (const ev of this.retrying(run, { additional_messages: messages(true), lease: cred.current }, signal, 0, undefined, cred.retry)) {
           if (ev.type === 'chat_created') {
             await sessions.claimConversation(ev.conversation_id, owner, true)
+            await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
             await sessions.bind(sessionId, ev.conversation_id)
           } else if (ev.type === 'chat_completed') {
-            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner))
+            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner, cred.current.credential.index))
           }
           await this.spend(ev, ctx)
           yield emit(ev, info, ctx)
         }
         return
       }
+      let credential: number | undefined
       if (!conversationId) {
         if (req.conversation_id) {
           await sessions.claimConversation(req.conversation_id, owner)
           conversationId = req.conversation_id
+          credential = await sessions.credentialOf(conversationId)
         } else {
-          conversationId = (await sessions.createConversation(target.key, owner, signal)).id
+          const created = await sessions.createConversation(target.key, owner, signal)
+          conversationId = created.id
+          credential = created.credential
           fresh = true
         }
         await sessions.bind(sessionId, conversationId)
+      } else {
+        credential = await sessions.credentialOf(conversationId)
       }
       releases.push(await this.d.queue.conversation(conversationId, deadline, signal))
 
-      const current = conversationId
+      // A new, still empty conversation may move: the turn is then retried on a conversation
+      // made on another credential. An older one stays where it is.
+      const cred = this.credentialFor(owner, credential, !fresh)
+      let current = conversationId
       // A chatflow's 4200 is about the chatflow: there is no conversation to replace.
       const recover = fresh || target.chatflow
         ? undefined
         : async (): Promise<Patch | undefined> => {
           // The session's conversation no longer exists in Coze (e.g. the emulator restarted):
           // start a new one rather than leave the session unusable.
-          if (!await this.conversationGone(current, signal)) return undefined
+          if (!await this.conversationGone(current, cred.current, signal)) return undefined
           this.d.log.warn({ session_id: sessionId, conversation_id: current }, 'session conversation no longer exists in Coze; starting a new one')
-          const created = (await sessions.createConversation(target.key, owner, signal)).id
-          await sessions.bind(sessionId, created, true)
-          releases.push(await this.d.queue.conversation(created, deadline, signal))
-          return { conversation_id: created, additional_messages: messages(true) }
+          const created = await sessions.createConversation(target.key, owner, signal, {}, cred.current.credential.index)
+          await sessions.bind(sessionId, created.id, true)
+          releases.push(await this.d.queue.conversation(created.id, deadline, signal))
+          current = created.id
+          return { conversation_id: created.id, additional_messages: messages(true), lease: cred.current }
         }
-      const patch = { conversation_id: conversationId, additional_messages: messages(fresh) }
-      for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
+      const failover = async (): Promise<Patch | undefined> => {
+        const from = cred.current.credential.index
+        const lease = cred.next()
+        if (!lease) return undefined
+        if (lease.credential.index === from) return { lease }
+        const created = await sessions.createConversation(target.key, owner, signal, {}, lease.credential.index)
+        await sessions.bind(sessionId, created.id, true)
+        releases.push(await this.d.queue.conversation(created.id, deadline, signal))
+        current = created.id
+        return { conversation_id: created.id, additional_messages: messages(true), lease }
+      }
+      const patch = { conversation_id: conversationId, additional_messages: messages(fresh), lease: cred.current }
+      for await (const ev of this.retrying(run, patch, signal, deadline, recover, failover)) {
         await this.spend(ev, ctx)
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner))
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner, cred.current.credential.index))
         else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
         yield emit(ev, info, ctx)
       }
@@ -285,14 +341,17 @@ export class ChatService {
    * Runs the turn. A 4016 before any event means a chat on the conversation is still
    * settling in Coze (e.g. one cancelled a moment ago): wait briefly and retry within
    * the queue deadline, so queued chats never surface 4016. A 4200 on a conversation
-   * that `recover` can replace is retried once on the new one.
+   * that `recover` can replace is retried once on the new one. A turn refused for its
+   * credential is retried as `failover` says (a fresh token, another credential). Never
+   * once an event has gone out: a chat is not idempotent.
    */
   private async * retrying (
     run: Run,
     patch: Patch,
     signal: AbortSignal,
     deadline: number,
-    recover?: () => Promise<Patch | undefined>
+    recover?: () => Promise<Patch | undefined>,
+    failover?: () => Promise<Patch | undefined>
   ): AsyncGenerator<UpstreamEvent> {
     let current = patch
     let recovered = false
@@ -317,6 +376,8 @@ export class ChatService {
           const next = await recover()
           if (next) { current = next; continue }
         }
+        const next = current.lease?.verdict ? await failover?.() : undefined
+        if (next) { current = { ...current, ...next }; continue }
         throw err
       }
     }
@@ -331,9 +392,9 @@ export class ChatService {
     }
   }
 
-  private async conversationGone (conversationId: string, signal: AbortSignal): Promise<boolean> {
+  private async conversationGone (conversationId: string, lease: Lease, signal: AbortSignal): Promise<boolean> {
     try {
-      await retrieveConversation(this.d.coze, conversationId, { signal })
+      await retrieveConversation(this.d.coze, conversationId, { signal, credential: lease.credential.index, user: lease.route.user, pinned: true })
       return false
     } catch (err) {
       return err instanceof GatewayError && err.cozeCode === 4200

@@ -6,11 +6,12 @@
 // followed by `done` is success; anything else becomes a GatewayError.
 import { ChatEventType, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData } from '@coze/api'
 import { Type } from 'typebox'
-import { errors, type GatewayError } from '../errors.js'
+import { errors, GatewayError } from '../errors.js'
 import { cozeCall, type CallOptions, type CozeClient } from './client.js'
 import { decoder } from './decode.js'
 import { fromCozeCode } from './errors.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
+import type { Lease } from './credentials.js'
 
 export interface Usage { token_count: number, output_count: number, input_count: number }
 export interface ToolCall { id: string, type: string, name: string, arguments: string }
@@ -98,10 +99,11 @@ function parseEvent (event: string | undefined, data: string | undefined): Strea
   }
 }
 
-type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true }) => AsyncIterable<StreamChatData>
+type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true, token: string }) => AsyncIterable<StreamChatData>
 
 async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, resource?: 'chatflow'): AsyncGenerator<ChatEvent> {
   const guard = new StreamGuard(opts, resource)
+  const lease = opts.lease ?? coze.credentials.lease(opts)
   let ids: { conversation_id: string, chat_id: string } | undefined
   let terminal: 'completed' | 'requires_action' | undefined
   // A chatflow's terminal event waits for `done`, which carries its debug_url.
@@ -110,7 +112,7 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, re
   const deltaSeen = new Set<string>()
 
   try {
-    const source = start({ signal: guard.signal, stream: true, onLogid: guard.onLogid })
+    const source = start({ signal: guard.signal, stream: true, onLogid: guard.onLogid, token: await lease.token() })
     for await (const ev of source) {
       if (done) continue
       guard.event()
@@ -176,13 +178,17 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, re
       }
     }
   } catch (err) {
-    throw guard.toError(err, TRUNCATED)
+    const e = guard.toError(err, TRUNCATED)
+    if (!(e instanceof GatewayError)) throw e
+    lease.report(e)
+    throw coze.credentials.explain(lease, e)
   } finally {
     guard.close(done)
     // A chat whose client left is cancelled in Coze so it stops spending tokens.
-    if (!done && ids && opts.signal?.aborted) cancelQuietly(coze, ids)
+    if (!done && ids && opts.signal?.aborted) cancelQuietly(coze, ids, lease)
   }
   if (!done || !terminal) throw guard.failure(TRUNCATED)
+  lease.report()
 }
 
 const TRUNCATED = 'The Coze stream ended before the chat completed; the answer is incomplete.'
@@ -220,9 +226,9 @@ function toolCallsOf (chat: CreateChatData): ToolCall[] {
   return calls.map((c) => ({ id: c.id, type: c.type, name: c.function?.name ?? '', arguments: c.function?.arguments ?? '' }))
 }
 
-/** Best effort: a chat whose client left is cancelled in Coze so it stops spending tokens. */
-export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string, chat_id: string }): void {
-  coze.api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options()).catch(() => {})
+/** Best effort: a chat whose client left is cancelled in Coze (on its own credential) so it stops spending tokens. */
+export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string, chat_id: string }, lease: Lease): void {
+  lease.token().then((token) => coze.api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options({ token }))).catch(() => {})
 }
 
 export interface ChatIds { conversation_id: string, chat_id: string }

@@ -4,6 +4,7 @@
 // connection, so the pipelines ask the guard what really happened.
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { toGatewayError, type CozeResource } from './errors.js'
+import type { Lease, Route } from './credentials.js'
 
 export interface StreamLimits {
   /** connect + first event */
@@ -12,7 +13,9 @@ export interface StreamLimits {
   idleTimeoutMs: number
 }
 
-export interface StreamOptions extends StreamLimits {
+export interface StreamOptions extends StreamLimits, Route {
+  /** The credential to stream on (the chat service's choice, kept across its retries); default: the route's. */
+  lease?: Lease | undefined
   /** The client's own abort (disconnect or shutdown). */
   signal?: AbortSignal | undefined
   /** Called with the Coze logid as soon as the response headers arrive. */

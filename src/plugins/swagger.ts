@@ -40,6 +40,7 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
         { name: 'bots', description: 'Bots of a workspace and their profiles (prologue, suggested questions)' },
         { name: 'audio', description: 'Text to speech, speech to text and the voice list' },
         { name: 'account', description: 'The Coze account behind the gateway token' },
+        { name: 'auth', description: 'Token vending: short-lived Coze access tokens for frontends that talk to Coze directly (needs an OAuth app and a gateway key with the vend scope)' },
         { name: 'openai', description: 'OpenAI-compatible API: any OpenAI client can talk to a Coze bot (errors in OpenAI format)' }
       ]
     },

@@ -90,7 +90,7 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     access.checkBot(request.principal, botId)
     const owner = userId ? access.ownerOf(request.principal, userId) : undefined
-    const res = await listConversations(app.coze, { bot_id: botId, page_num: q.page_num, page_size: q.page_size }, { signal: request.clientGone, onLogid: reply.onLogid })
+    const res = await listConversations(app.coze, { bot_id: botId, page_num: q.page_num, page_size: q.page_size }, { signal: request.clientGone, onLogid: reply.onLogid, user: owner })
     const items = []
     for (const c of res.items) {
       const recorded = await app.sessions.conversationOwner(c.id)
@@ -122,8 +122,9 @@ const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { conversation_id: id } = request.params
     const q = request.query
     if (q.before_id && q.after_id) throw errors.invalid('Send before_id or after_id, not both.')
-    await app.sessions.checkConversation(id, access.ownerOf(request.principal, userOf(q.user_id)), access.strictOwnership(request.principal))
-    const res = await listMessages(app.coze, id, q, { signal: request.clientGone, onLogid: reply.onLogid })
+    const owner = access.ownerOf(request.principal, userOf(q.user_id))
+    await app.sessions.checkConversation(id, owner, access.strictOwnership(request.principal))
+    const res = await listMessages(app.coze, id, q, { signal: request.clientGone, onLogid: reply.onLogid, ...await app.sessions.routeOf(id, owner) })
     const messages = res.items.map((m) => ({ ...m, created_at: isoFromUnix(m.created_at) }))
     const page = { first_id: res.first_id, last_id: res.last_id, has_more: res.has_more }
     // Also at the top level, where Coze itself puts them.

@@ -13,6 +13,7 @@ import chatActionRoutes from './chat-actions.js'
 import workflowRoutes from './workflows.js'
 import botRoutes from './bots.js'
 import audioRoutes from './audio.js'
+import authRoutes from './auth.js'
 
 export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes)
@@ -29,5 +30,6 @@ export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(workflowRoutes)
   if (app.config.ACCOUNT_ROUTES) await app.register(botRoutes)
   await app.register(audioRoutes)
+  await app.register(authRoutes)
   await app.register(import('./playground.js'))
 }

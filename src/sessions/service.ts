@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { EnterMessage } from '@coze/api'
 import type { CozeClient } from '../coze/client.js'
+import type { Route } from '../coze/credentials.js'
 import { clearConversation, createConversation, type Conversation } from '../coze/conversations.js'
 import { errors, GatewayError } from '../errors.js'
 import { releaseAll, type ChatQueue } from './queue.js'
@@ -16,6 +17,8 @@ export interface SessionServiceOptions {
   ownerTtlMs: number
   log: FastifyBaseLogger
 }
+
+const CREDENTIAL_KEY = 'credential:'
 
 export function newSessionId (): string {
   return `sess_${randomBytes(12).toString('hex')}`
@@ -85,7 +88,7 @@ export class SessionService {
       if (r.conversation_id) {
         releases.push(await this.queue.conversation(r.conversation_id, deadline, signal))
         try {
-          await clearConversation(this.coze, r.conversation_id, { signal })
+          await clearConversation(this.coze, r.conversation_id, { signal, ...await this.routeOf(r.conversation_id, r.user_id) })
         } catch (err) {
           // The conversation is gone upstream: the next chat starts a new one.
           if (!(err instanceof GatewayError) || err.cozeCode !== 4200) throw err
@@ -130,19 +133,53 @@ export class SessionService {
     if (recorded !== owner) throw errors.conversationNotFound(conversationId)
   }
 
-  /** Creates a Coze conversation, recorded as `owner`'s when there is one. */
-  async createConversation (botId: string, owner: string | undefined, signal?: AbortSignal, extra: { messages?: EnterMessage[] | undefined, meta_data?: Record<string, string> | undefined } = {}): Promise<Conversation> {
-    const conv = await createConversation(this.coze, { bot_id: botId, ...extra }, { signal })
+  /**
+   * Creates a Coze conversation (on `credential`, or the pool's choice), recorded as
+   * `owner`'s when there is one, and kept on the credential that created it.
+   */
+  async createConversation (botId: string, owner: string | undefined, signal?: AbortSignal, extra: { messages?: EnterMessage[] | undefined, meta_data?: Record<string, string> | undefined } = {}, credential?: number): Promise<Conversation & { credential: number }> {
+    let used = credential ?? 0
+    const conv = await createConversation(this.coze, { bot_id: botId, ...extra }, { signal, user: owner, credential, onCredential: (i) => { used = i } })
     if (owner) await this.claimConversation(conv.id, owner, true)
-    return conv
+    await this.bindCredential(conv.id, used)
+    return { ...conv, credential: used }
   }
 
-  /** Bookkeeping after a completed turn: the turn is counted and the owner record refreshed. */
-  async recordTurn (sessionId: string | undefined, conversationId: string, owner: string): Promise<void> {
+  /**
+   * Where calls on a conversation go: its owner (session isolation) on the credential that
+   * created it, never another (a conversation belongs to its credential in Coze).
+   */
+  async routeOf (conversationId: string, owner?: string): Promise<Route> {
+    const [credential, user] = await Promise.all([this.credentialOf(conversationId), owner ?? this.conversationOwner(conversationId)])
+    return { user, credential, pinned: true }
+  }
+
+  /**
+   * The credential a conversation was created on. With one credential there is nothing to
+   * remember; with a pool it is kept in the owner records under `credential:<conversation id>`
+   * (so every store, Redis included, shares it, with the owners' expiry).
+   */
+  async credentialOf (conversationId: string): Promise<number | undefined> {
+    if (this.coze.credentials.size < 2) return undefined
+    const v = await this.io(this.store.getConversationOwner(CREDENTIAL_KEY + conversationId))
+    const n = v === undefined ? NaN : Number(v)
+    return Number.isInteger(n) && n >= 0 && n < this.coze.credentials.size ? n : undefined
+  }
+
+  async bindCredential (conversationId: string, credential: number): Promise<void> {
+    if (this.coze.credentials.size < 2) return
+    await this.io(this.store.claimConversation(CREDENTIAL_KEY + conversationId, String(credential), Date.now() + this.opts.ownerTtlMs, true))
+  }
+
+  /** Bookkeeping after a completed turn: the turn is counted and the owner (and credential) records refreshed. */
+  async recordTurn (sessionId: string | undefined, conversationId: string, owner: string, credential?: number): Promise<void> {
     const now = Date.now()
     await Promise.all([
       sessionId ? this.store.countTurn(sessionId, now, now + this.opts.sessionTtlMs) : undefined,
-      this.store.claimConversation(conversationId, owner, now + this.opts.ownerTtlMs)
+      this.store.claimConversation(conversationId, owner, now + this.opts.ownerTtlMs),
+      credential !== undefined && this.coze.credentials.size > 1
+        ? this.store.claimConversation(CREDENTIAL_KEY + conversationId, String(credential), now + this.opts.ownerTtlMs, true)
+        : undefined
     ])
   }
 

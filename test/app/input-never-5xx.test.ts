@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InjectOptions } from 'fastify'
 import { CHATFLOW_ECHO_ID, DEFAULT_VOICE_ID } from '../../src/emulator/index.js'
 import { startStack, userMsg, type Stack } from '../helpers/stack.js'
-import { fixtureRequest, operations, types } from '../helpers/route-table.js'
+import { startTable, types } from '../helpers/route-table.js'
 
 let deep = '{"a":1}'
 for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`
@@ -48,7 +48,8 @@ describe('client input never causes a 5xx', () => {
   })
 
   it('every number in a query string (paging: page_num, page_size, limit) is bounded: Infinity, 1e20, 1.5 or 0 is a 400 naming it, before Coze', async () => {
-    const ops = (await operations(s)).map((op) => ({ ...op, numbers: op.query.filter((p) => types(p.schema).some((t) => t === 'integer' || t === 'number')) }))
+    const t = await startTable({ DEFAULT_USER_ID: 'u1', SESSION_STORE: 'memory' })
+    const ops = t.ops.map((op) => ({ ...op, numbers: op.query.filter((p) => types(p.schema).some((type) => type === 'integer' || type === 'number')) }))
     const paged = ops.flatMap((op) => op.numbers.map((p) => `${op.route} ${p.name}`))
     // The routes of the probe, and the new ones, so the derivation cannot silently shrink.
     for (const r of ['GET /api/v1/workspaces page_num', 'GET /api/v1/conversations page_size', 'GET /api/v1/bots page_num', 'GET /api/v1/sessions page_size',
@@ -57,15 +58,17 @@ describe('client input never causes a 5xx', () => {
     for (const op of ops) {
       for (const p of op.numbers) {
         for (const v of BAD_NUMBERS) {
-          const req = await fixtureRequest(s, op.route, { query: { [p.name]: v } })
-          const before = s.emu.requests.length
-          const res = await s.app.inject(req)
-          if (res.statusCode !== 400 || res.json().code !== 'VALIDATION_ERROR' || !String(res.json().message).includes(p.name) || s.emu.requests.length !== before) {
+          const send = await t.prepare(op.route, { query: { [p.name]: v } })
+          const emu = t.stackOf(op.route).emu
+          const before = emu.requests.length
+          const res = await send()
+          if (res.statusCode !== 400 || res.json().code !== 'VALIDATION_ERROR' || !String(res.json().message).includes(p.name) || emu.requests.length !== before) {
             failures.push(`${op.route} ${p.name}=${v}: ${res.statusCode} ${res.body.slice(0, 120)}`)
           }
         }
       }
     }
+    await t.close()
     expect(failures).toEqual([])
   })
 

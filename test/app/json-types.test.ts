@@ -5,7 +5,7 @@
 // fields are covered by construction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStack, userMsg, type Stack } from '../helpers/stack.js'
-import { branches, errorMessage, fixtureRequest, operations, types, type Schema } from '../helpers/route-table.js'
+import { branches, errorMessage, startTable, types, type Schema, type Table } from '../helpers/route-table.js'
 
 const chat = { user_id: 'u1', messages: [userMsg('hi')] }
 
@@ -71,11 +71,11 @@ function coercible (s: Schema): unknown {
 const display = (path: string) => path.replace(/\.(\d+)\./g, '[$1].')
 
 describe('no coercion in any JSON body (derived from the OpenAPI document)', () => {
-  let s: Stack
+  let t: Table
   const rows: Array<{ route: string, field: string, value: unknown }> = []
   beforeAll(async () => {
-    s = await startStack({ DEFAULT_USER_ID: 'types-user', SESSION_STORE: 'memory' })
-    for (const op of await operations(s)) {
+    t = await startTable({ DEFAULT_USER_ID: 'types-user', SESSION_STORE: 'memory' })
+    for (const op of t.ops) {
       const walk = (schema: Schema, prefix: string) => {
         for (const [key, prop] of Object.entries(schema.properties ?? {})) {
           const value = coercible(prop)
@@ -86,11 +86,11 @@ describe('no coercion in any JSON body (derived from the OpenAPI document)', () 
       if (op.json) walk(op.json, '')
     }
   })
-  afterAll(async () => { await s.close() })
+  afterAll(async () => { await t.close() })
 
   it('covers the new routes too', () => {
     for (const [route, field] of [['POST /api/v1/workflows/{workflow_id}/chat', 'stream'], ['POST /api/v1/audio/speech', 'speed'], ['POST /api/v1/audio/speech', 'sample_rate'],
-      ['POST /v1/audio/speech', 'voice'], ['POST /api/v1/chat', 'messages.0.role'], ['POST /chat', 'session_id']]) {
+      ['POST /v1/audio/speech', 'voice'], ['POST /api/v1/chat', 'messages.0.role'], ['POST /chat', 'session_id'], ['POST /api/v1/auth/token', 'ttl_seconds']]) {
       expect(rows.some((r) => r.route === route && r.field === field), `${route} ${field}`).toBe(true)
     }
     expect(rows.length).toBeGreaterThan(60)
@@ -99,11 +99,12 @@ describe('no coercion in any JSON body (derived from the OpenAPI document)', () 
   it('a value of the wrong type is a 400 that names the field, and Coze is not called', async () => {
     const failures: string[] = []
     for (const row of rows) {
-      const req = await fixtureRequest(s, row.route, { body: { [row.field]: row.value } })
-      const before = s.emu.requests.length
-      const res = await s.app.inject(req)
+      const send = await t.prepare(row.route, { body: { [row.field]: row.value } })
+      const emu = t.stackOf(row.route).emu
+      const before = emu.requests.length
+      const res = await send()
       const message = res.statusCode === 400 ? errorMessage(res) : ''
-      if (res.statusCode !== 400 || !message.includes(`${display(row.field)} must be`) || s.emu.requests.length !== before) {
+      if (res.statusCode !== 400 || !message.includes(`${display(row.field)} must be`) || emu.requests.length !== before) {
         failures.push(`${row.route} ${row.field}=${JSON.stringify(row.value)}: ${res.statusCode} ${message || res.body.slice(0, 120)}`)
       }
     }

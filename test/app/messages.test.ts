@@ -3,7 +3,7 @@
 // reason, and every timestamp the gateway answers with in ISO 8601.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStack, userMsg, type Stack } from '../helpers/stack.js'
-import { branches, errorMessage, fixtureRequest, operations, type Schema } from '../helpers/route-table.js'
+import { branches, errorMessage, startTable, type Schema, type Table } from '../helpers/route-table.js'
 
 const iso = (v: unknown) => typeof v === 'string' && new Date(v).toISOString() === v
 
@@ -79,9 +79,9 @@ describe('messages that say what to fix', () => {
 })
 
 describe('derived from the OpenAPI document', () => {
-  let s: Stack
-  beforeAll(async () => { s = await startStack({ DEFAULT_USER_ID: 'msg-user', SESSION_STORE: 'memory' }) })
-  afterAll(async () => { await s.close() })
+  let t: Table
+  beforeAll(async () => { t = await startTable({ DEFAULT_USER_ID: 'msg-user', SESSION_STORE: 'memory' }) })
+  afterAll(async () => { await t.close() })
 
   /** The values a field allows, when it is a choice between constants. */
   const choices = (prop: Schema): string[] | undefined => {
@@ -93,14 +93,14 @@ describe('derived from the OpenAPI document', () => {
   it('every choice between constants in a JSON body (anyOf/const, enum) is refused with its allowed values, once', async () => {
     const failures: string[] = []
     let count = 0
-    for (const op of await operations(s)) {
+    for (const op of t.ops) {
       const walk = async (schema: Schema, prefix: string, shown: string) => {
         for (const [key, prop] of Object.entries(schema.properties ?? {})) {
           const allowed = choices(prop)
           if (allowed) {
             count++
             const wrong = typeof [branches(prop)[0]!.const ?? branches(prop)[0]!.enum?.[0]][0] === 'number' ? 12345 : 'not-a-choice'
-            const res = await s.app.inject(await fixtureRequest(s, op.route, { body: { [`${prefix}${key}`]: wrong } }))
+            const res = await t.inject(op.route, { body: { [`${prefix}${key}`]: wrong } })
             const expected = `${shown}${key} must be one of ${allowed.join(', ')}`
             if (res.statusCode !== 400 || !errorMessage(res).endsWith(expected)) failures.push(`${op.route}: ${res.statusCode} ${errorMessage(res)} (expected …${expected})`)
           }
@@ -114,7 +114,7 @@ describe('derived from the OpenAPI document', () => {
   })
 
   it('every timestamp field the gateway answers with is declared ISO 8601 (date-time)', async () => {
-    const doc = (await s.app.inject('/docs/json')).json()
+    const doc = (await t.stackOf('POST /api/v1/auth/token').app.inject('/docs/json')).json()
     const bad: string[] = []
     const seen = new Set<unknown>()
     const visit = (node: unknown, where: string) => {

@@ -5,8 +5,8 @@
 // row sends the fixture's request (which succeeds) with the field left out and with the
 // field null (or ""), and expects the same answer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startStack, userMsg, type Stack } from '../helpers/stack.js'
-import { branches, errorCode, FIXTURES, fixtureRequest, operations, optional, takesInput, types, type Operation, type Schema } from '../helpers/route-table.js'
+import { userMsg } from '../helpers/stack.js'
+import { branches, errorCode, FIXTURES, optional, startTable, takesInput, types, type Operation, type Schema, type Table } from '../helpers/route-table.js'
 
 const acceptsNull = (s: Schema) => branches(s).some((b) => [b.type].flat().includes('null') || b.nullable === true)
 const refusesEmpty = (s: Schema) => branches(s).every((b) => ![b.type].flat().includes('string') || (b.minLength ?? 0) > 0 || (b.pattern !== undefined && !new RegExp(b.pattern, 'u').test('')))
@@ -37,20 +37,20 @@ function rowsOf (op: Operation): Row[] {
 }
 
 describe('null (and "" for an optional id) means "not given", on every route', () => {
-  let s: Stack
+  let t: Table
   let ops: Operation[] = []
   const rows: Row[] = []
 
   beforeAll(async () => {
-    s = await startStack({ DEFAULT_USER_ID: 'null-rule-user', SESSION_STORE: 'memory' })
-    ops = await operations(s)
+    t = await startTable({ DEFAULT_USER_ID: 'null-rule-user', SESSION_STORE: 'memory' })
+    ops = t.ops
     for (const op of ops) rows.push(...rowsOf(op))
   })
-  afterAll(async () => { await s.close() })
+  afterAll(async () => { await t.close() })
 
-  const send = async (row: Row, given: boolean) => s.app.inject(await fixtureRequest(s, row.route, !given
+  const send = async (row: Row, given: boolean) => t.inject(row.route, !given
     ? {}
-    : row.where === 'body' ? { body: { [row.field]: row.value } } : row.where === 'query' ? { query: { [row.field]: '' } } : { fields: { [row.field]: '' } }))
+    : row.where === 'body' ? { body: { [row.field]: row.value } } : row.where === 'query' ? { query: { [row.field]: '' } } : { fields: { [row.field]: '' } })
 
   it('the table covers every route that takes input, and each has a fixture', () => {
     expect(ops.filter(takesInput).map((o) => o.route).filter((r) => !FIXTURES[r])).toEqual([])
@@ -59,7 +59,7 @@ describe('null (and "" for an optional id) means "not given", on every route', (
       ['POST /api/v1/chat', 'session_id'], ['POST /api/v1/chat', 'custom_variables'], ['POST /v1/chat/completions', 'user'],
       ['POST /api/v1/workflows/{workflow_id}/run', 'bot_id'], ['POST /api/v1/chat/tool-outputs', 'user_id'], ['POST /api/v1/chat', 'messages.0.content_type'],
       ['POST /api/v1/workflows/{workflow_id}/chat', 'conversation_id'], ['POST /api/v1/workflows/{workflow_id}/chat', 'app_id'],
-      ['POST /api/v1/audio/speech', 'response_format'], ['POST /v1/audio/speech', 'speed']]) {
+      ['POST /api/v1/audio/speech', 'response_format'], ['POST /v1/audio/speech', 'speed'], ['POST /api/v1/auth/token', 'ttl_seconds']]) {
       expect(rows.some((r) => r.route === route && r.field === field && r.value === null), `${route} ${field}`).toBe(true)
     }
     for (const [route, where, field] of [['POST /api/v1/upload', 'form', 'description'], ['GET /api/v1/conversations', 'query', 'user_id'], ['GET /api/v1/audio/voices', 'query', 'page_size']]) {
@@ -81,7 +81,7 @@ describe('null (and "" for an optional id) means "not given", on every route', (
   }, 240_000)
 
   it('the product docs\' React/Vue first turn: conversation_id null creates the conversation', async () => {
-    const res = await s.app.inject({ method: 'POST', url: '/api/v1/chat', payload: { bot_id: null, user_id: null, conversation_id: null, messages: [userMsg('你好')] } })
+    const res = await t.stackOf('POST /api/v1/chat').app.inject({ method: 'POST', url: '/api/v1/chat', payload: { bot_id: null, user_id: null, conversation_id: null, messages: [userMsg('你好')] } })
     expect(res.statusCode).toBe(200)
     expect(res.json().conversation_id).toMatch(/^\d+$/)
   })

@@ -45,7 +45,7 @@ describe('image_url parts', () => {
   let img: ImageServer
   beforeAll(async () => {
     // The test image server is on loopback, which the default (OPENAI_IMAGE_ALLOW_PRIVATE=false) refuses.
-    s = await startOpenAIStack({ OPENAI_IMAGE_MAX_MB: '1', OPENAI_IMAGE_FETCH_TIMEOUT_MS: '400', OPENAI_IMAGE_ALLOW_PRIVATE: 'true' })
+    s = await startOpenAIStack({ OPENAI_IMAGE_MAX_MB: '1', OPENAI_IMAGE_FETCH_TIMEOUT_MS: '2000', OPENAI_IMAGE_ALLOW_PRIVATE: 'true' })
     img = await startImageServer()
   })
   afterAll(async () => { await s.close(); await img.close() })
@@ -87,7 +87,7 @@ describe('image_url parts', () => {
 
   it('a URL that cannot be fetched is a clear 400 before anything reaches Coze, without the remote status or errno', async () => {
     const closedPort = `http://127.0.0.1:1/x.png`
-    for (const [url, why] of [[`${img.url}/missing`, /could not fetch the image at http:\/\/127\.0\.0\.1:\d+\/missing$/], [closedPort, /could not fetch the image at http:\/\/127\.0\.0\.1:1\/x\.png$/], [`${img.url}/hang`, /within 400 ms/], ['ftp://example.com/a.png', /http\(s\) URL/]] as const) {
+    for (const [url, why] of [[`${img.url}/missing`, /could not fetch the image at http:\/\/127\.0\.0\.1:\d+\/missing$/], [closedPort, /could not fetch the image at http:\/\/127\.0\.0\.1:1\/x\.png$/], [`${img.url}/hang`, /within 2000 ms/], ['ftp://example.com/a.png', /http\(s\) URL/]] as const) {
       const before = s.emu.requests.length
       const err = await failing(s.client.chat.completions.create({ model: 'bot-echo', messages: withImage(url) }))
       expect(err.status).toBe(400)

@@ -2,10 +2,16 @@
 // one a fixture: the required inputs of a request that succeeds. Table tests derive their
 // rows from the document, so a new route or a new field is covered by construction, and a
 // route that takes input but has no fixture here fails them.
-import type { InjectOptions } from 'fastify'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { CozeAPI } from '@coze/api'
 import { CHATFLOW_ECHO_ID, DEFAULT_VOICE_ID } from '../../src/emulator/index.js'
-import { userMsg, type Stack } from './stack.js'
+import { startStack, userMsg, type Stack } from './stack.js'
+import { bearer, writeKeysFile } from './keys.js'
+import { SCOPES } from '../../src/access/keys.js'
 
 export type Json = Record<string, unknown>
 export interface Schema {
@@ -42,6 +48,8 @@ export interface Fixture {
   /** The file of a multipart/form-data body. */
   file?: FormFile
   query?: Record<string, string>
+  /** The route exists only with gateway keys and an OAuth app (token vending): it runs on a second stack that has them. */
+  keyed?: true
 }
 
 const state = { sessionId: '', conversationId: '' }
@@ -94,13 +102,11 @@ export const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/bots': { query: { workspace_id: '7500000000000000101' } },
   'POST /api/v1/audio/speech': { body: () => ({ input: 'hi', voice_id: DEFAULT_VOICE_ID }) },
   'POST /api/v1/audio/transcriptions': { file: audio },
-  'GET /api/v1/audio/voices': {}
+  'GET /api/v1/audio/voices': {},
+  'POST /api/v1/auth/token': { keyed: true, body: () => ({ bot_ids: ['bot-echo'] }) }
 }
 
-/** The operations of the document, and the records the fixtures name (a session, a conversation). */
-export async function operations (s: Stack): Promise<Operation[]> {
-  state.sessionId = await newSession(s)
-  state.conversationId = (await s.app.inject({ method: 'POST', url: '/api/v1/conversations', payload: {} })).json().conversation_id
+async function readOperations (s: Stack): Promise<Operation[]> {
   const doc = (await s.app.inject('/docs/json')).json() as {
     paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema: Schema }> }, parameters?: Param[] }>>
   }
@@ -110,6 +116,55 @@ export async function operations (s: Stack): Promise<Operation[]> {
     form: op.requestBody?.content?.['multipart/form-data']?.schema,
     query: (op.parameters ?? []).filter((p) => p.in === 'query')
   })))
+}
+
+const KEY = 'cgw_route_table_key_0001'
+
+/** The two stacks the fixtures run on, and the document's operations (those of the keyed stack: every route). */
+export interface Table {
+  ops: Operation[]
+  stackOf (route: string): Stack
+  /** The fixture's request for `route`, with `variant` applied, on its stack. */
+  inject (route: string, variant?: Variant): Promise<LightMyRequestResponse>
+  /** The same in two steps: the fixture's own setup (which may call Coze) first, then a function that sends the request. */
+  prepare (route: string, variant?: Variant): Promise<() => Promise<LightMyRequestResponse>>
+  close (): Promise<void>
+}
+
+/**
+ * A stack with `env` (which must set DEFAULT_USER_ID: user_id is then optional everywhere),
+ * and for the routes that need them (`keyed`), one with a gateway key of every scope and an
+ * OAuth JWT app.
+ */
+export async function startTable (env: Record<string, string>): Promise<Table> {
+  const plain = await startStack(env)
+  const dir = mkdtempSync(join(tmpdir(), 'route-table-'))
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })
+  const app = { appId: '1150000000088', keyId: 'kid_route_table' }
+  const oauthFile = join(dir, 'oauth.json')
+  writeFileSync(oauthFile, JSON.stringify({ client_type: 'jwt', client_id: app.appId, coze_www_base: 'https://www.coze.cn', coze_api_base: 'https://api.coze.cn', private_key: pair.privateKey, public_key_id: app.keyId }))
+  const keys = writeKeysFile([{ id: 'tables', raw: KEY, scopes: [...SCOPES], bots: ['*'] }])
+  const keyed = await startStack({ ...env, COZE_OAUTH_CONFIG_FILE: oauthFile, GATEWAY_KEYS_FILE: keys.path }, { oauthApps: [{ ...app, publicKey: pair.publicKey }] })
+  state.sessionId = await newSession(plain)
+  state.conversationId = (await plain.app.inject({ method: 'POST', url: '/api/v1/conversations', payload: {} })).json().conversation_id
+  const stackOf = (route: string) => FIXTURES[route]?.keyed ? keyed : plain
+  const prepare = async (route: string, variant: Variant = {}) => {
+    const s = stackOf(route)
+    const req = await fixtureRequest(s, route, variant)
+    return () => s.app.inject(s === keyed ? { ...req, headers: { ...req.headers as Record<string, string>, ...bearer(KEY) } } : req)
+  }
+  return {
+    ops: await readOperations(keyed),
+    stackOf,
+    prepare,
+    async inject (route, variant = {}) { return (await prepare(route, variant))() },
+    async close () {
+      await plain.close()
+      await keyed.close()
+      keys.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }
 
 /** Whether a route takes any input a fixture must provide for. */
@@ -122,8 +177,8 @@ export interface Variant {
   fields?: Record<string, string>
 }
 
-/** The fixture's request for `route`, with `variant` applied. */
-export async function fixtureRequest (s: Stack, route: string, variant: Variant = {}): Promise<InjectOptions> {
+/** The fixture's request for `route`, with `variant` applied (see Table.inject, which also picks the stack). */
+async function fixtureRequest (s: Stack, route: string, variant: Variant = {}): Promise<InjectOptions> {
   const [method, path] = route.split(' ') as [string, string]
   const f = FIXTURES[route]
   if (!f) throw new Error(`no fixture for ${route} in test/helpers/route-table.ts`)

@@ -29,6 +29,8 @@ export interface Stack {
   close (): Promise<void>
 }
 
+const OWN_CREDENTIALS = ['COZE_API_TOKENS', 'COZE_OAUTH_CONFIG_FILE', 'COZE_OAUTH_APP_ID']
+
 export async function startStack (env: Record<string, string> = {}, emuOpts: EmulatorOptions = {}): Promise<Stack> {
   const emu = await startEmulator(emuOpts)
   const config = loadConfig({
@@ -38,7 +40,8 @@ export async function startStack (env: Record<string, string> = {}, emuOpts: Emu
     SESSION_DB_PATH: TEST_SESSION_DB,
     ...env,
     COZE_API_BASE: env.COZE_API_BASE ?? emu.url,
-    COZE_API_TOKEN: env.COZE_API_TOKEN ?? emu.token
+    // The emulator's token, unless the test names its own credentials (a pool, OAuth apps).
+    COZE_API_TOKEN: env.COZE_API_TOKEN ?? (OWN_CREDENTIALS.some((k) => env[k]) ? '' : emu.token)
   }, { upstreamMode: 'emulator' })
   const logs: string[] = []
   const sink = new Writable({ write (chunk, _enc, cb) { logs.push(String(chunk)); cb() } })
