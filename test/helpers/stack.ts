@@ -85,4 +85,13 @@ export function parseSse (body: string): SseFrame[] {
   return sseEvents(body).map((e) => 'comment' in e ? { type: ':comment', text: e.comment } : JSON.parse(e.data) as SseFrame)
 }
 
+/** A streaming response's frames as they arrive, each with its arrival time (performance.now()). */
+export async function timedFrames (res: Response): Promise<Array<{ at: number, frame: SseFrame }>> {
+  const out: Array<{ at: number, frame: SseFrame }> = []
+  const parser = createParser({ onEvent: (e) => { out.push({ at: performance.now(), frame: JSON.parse(e.data) as SseFrame }) } })
+  const decoder = new TextDecoder()
+  for await (const chunk of res.body!) parser.feed(decoder.decode(chunk, { stream: true }))
+  return out
+}
+
 export const userMsg = (content: string) => ({ role: 'user' as const, content })
