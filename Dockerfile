@@ -18,6 +18,8 @@ COPY --from=build --chown=node:node /app/dist ./dist
 # The playground's plain ES modules, served as they are (no build step): GET /playground.
 COPY --chown=node:node playground ./playground
 COPY --chown=node:node package.json ./
+# `npm start` checks the build first (prestart)
+COPY --chown=node:node scripts/check-build.mjs ./scripts/
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 2026

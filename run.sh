@@ -15,7 +15,8 @@ port() { grep -E '^PORT=' .env 2>/dev/null | tail -1 | cut -d= -f2 || true; }
 start() {
   if running; then echo "already running (pid $(cat "$PID_FILE"))"; return 0; fi
   [ -d node_modules ] || npm ci --no-audit --no-fund
-  [ -f dist/server.js ] || npm run build
+  # build when dist/ is missing or older than any file in src/ (e.g. after a git pull)
+  if [ ! -f dist/server.js ] || [ -n "$(find src -newer dist/server.js -print -quit 2>/dev/null)" ]; then npm run build; fi
   local args=()
   [ "${DEMO:-false}" = "true" ] && args+=(--demo)
   nohup node dist/server.js "${args[@]}" >>"$LOG_FILE" 2>&1 &

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config'
 
 // Tests that start real processes (the server entry point, Chromium, the benchmark smoke run).
-const PROCESS_TESTS = ['test/app/server-process.test.ts', 'test/browser/**/*.test.ts']
+const PROCESS_TESTS = ['test/app/server-process.test.ts', 'test/app/demo-process.test.ts', 'test/app/start-checks.test.ts', 'test/app/start-errors.test.ts', 'test/browser/**/*.test.ts']
 const BENCH_TESTS = ['test/bench/smoke.test.ts']
 
 const shared = {

@@ -2,9 +2,13 @@
 // Loaded once (server.ts); buildApp() only ever sees the typed Config.
 import { Type, type Static } from 'typebox'
 import { Ajv } from 'ajv'
+import { parseTrustProxy } from './trust-proxy.js'
+import { loadAccess, type AccessConfig } from './access/config.js'
+import { CredentialConfigError, parseCredentials, type CredentialSpec } from './credentials-config.js'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
-const Int = (def: number, description: string, minimum = 0) => Type.Integer({ default: def, minimum, description })
+const Int = (def: number, description: string, minimum = 0, maximum?: number) =>
+  Type.Integer({ default: def, minimum, ...(maximum === undefined ? {} : { maximum }), description })
 const Str = (def: string, description: string) => Type.String({ default: def, description })
 
 export const EnvSchema = Type.Object({
@@ -13,7 +17,7 @@ export const EnvSchema = Type.Object({
   COZE_BOT_ID: Str('', 'Default bot id when a request names none'),
   DEFAULT_USER_ID: Str('', 'Coze user_id used when a request names none'),
   HOST: Str('0.0.0.0', 'Listen address'),
-  PORT: Int(2026, 'Listen port'),
+  PORT: Int(2026, 'Listen port', 0, 65535),
   ENABLE_RATE_LIMIT: Bool(true, 'Per-client-IP rate limiting'),
   RATE_LIMIT_REQUESTS: Int(100, 'Requests allowed per window and client IP', 1),
   RATE_LIMIT_WINDOW: Int(60, 'Rate-limit window in seconds', 1),
@@ -24,6 +28,10 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Str('false', 'Fastify trustProxy: false, true, a hop count, or comma-separated addresses/CIDRs'),
   LOG_LEVEL: Str('info', 'pino log level: fatal, error, warn, info, debug, trace, silent'),
   NODE_ENV: Str('production', 'Environment name reported by /api/v1/config'),
+  HTTP_REQUEST_TIMEOUT_MS: Int(60_000, 'Time a client has to send its whole request, headers and body, on every route but uploads (ms); the response may stream longer', 1),
+  UPLOAD_TIMEOUT_MS: Int(300_000, 'Time a client has to send a whole upload (POST /api/v1/upload, the transcription routes) (ms)', 1),
+  KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 'How long an idle keep-alive connection stays open (ms); above your load balancer\'s idle timeout', 1),
+  MAX_CONNECTIONS_PER_IP: Int(256, 'Open connections (requests in flight, behind a trusted proxy) per client IP; 0 = no cap'),
   COZE_CONNECT_TIMEOUT_MS: Int(30_000, 'Upstream connect + first byte timeout (ms)', 1),
   COZE_IDLE_TIMEOUT_MS: Int(60_000, 'Longest silence allowed between upstream stream events (ms)', 1),
   COZE_REQUEST_TIMEOUT_MS: Int(30_000, 'Timeout of non-streaming upstream calls (ms)', 1),
@@ -42,7 +50,26 @@ export const EnvSchema = Type.Object({
   COZE_VOICE_MAP: Str('{}', 'Audio: JSON object from voice name (e.g. an OpenAI voice such as "alloy") to Coze voice_id'),
   OPENAI_IMAGE_MAX_MB: Int(10, 'OpenAI-compatible API: largest image_url image (data: or fetched), in MB', 1),
   OPENAI_IMAGE_FETCH_TIMEOUT_MS: Int(10_000, 'OpenAI-compatible API: time allowed to fetch an http(s) image_url (ms)', 1),
-  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(true, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (set false in production to prevent SSRF)'),
+  OPENAI_IMAGE_ALLOW_PRIVATE: Bool(false, 'OpenAI-compatible API: allow image_url fetches to loopback/private/link-local addresses (SSRF: keep false where untrusted clients reach the gateway)'),
+  GATEWAY_KEYS_FILE: Str('', 'Access control: JSON file of gateway API keys {"keys": [...]} (see README "Access control")'),
+  GATEWAY_API_KEYS: Str('', 'Access control: comma-separated raw gateway API keys with every scope (quick setups)'),
+  ALLOWED_BOT_IDS: Str('', 'Access control: comma-separated bot ids clients may use (empty: any); COZE_MODEL_MAP bots count as listed on /v1'),
+  ALLOWED_WORKFLOW_IDS: Str('', 'Access control: comma-separated workflow ids clients may run (empty: any)'),
+  ACCOUNT_ROUTES: Bool(true, 'Access control: false turns off the account routes (user info, workspaces, bots, connection test)'),
+  COZE_API_TOKENS: Str('', 'Credential pool: several Coze personal access tokens, comma-separated (with COZE_API_TOKEN, if set, first)'),
+  COZE_OAUTH_CONFIG_FILE: Str('', 'OAuth JWT app: the JSON file the Coze console downloads (several, comma-separated, make a pool)'),
+  COZE_OAUTH_APP_ID: Str('', 'OAuth JWT app id (instead of COZE_OAUTH_CONFIG_FILE)'),
+  COZE_OAUTH_KEY_ID: Str('', 'OAuth JWT app: the public key id (kid)'),
+  COZE_OAUTH_PRIVATE_KEY: Str('', 'OAuth JWT app: the private key, PEM (never returned or logged)'),
+  COZE_OAUTH_PRIVATE_KEY_FILE: Str('', 'OAuth JWT app: a file holding the private key, PEM'),
+  COZE_OAUTH_TOKEN_TTL: Type.Integer({ default: 900, minimum: 1, maximum: 86399, description: 'Lifetime asked for each OAuth access token (duration_seconds), in seconds' }),
+  COZE_OAUTH_SESSION_ISOLATION: Bool(false, 'OAuth: mint a token per end user (session_name = the user), so Coze keeps their conversations apart'),
+  COZE_OAUTH_SESSION_CACHE_SIZE: Int(10_000, 'OAuth session isolation: how many per-user tokens are cached (least recently used out)', 1),
+  COZE_CREDENTIAL_STRATEGY: Type.Union([Type.Literal('round-robin'), Type.Literal('least-recently-limited')], { default: 'round-robin', description: 'How requests are spread across the credential pool' }),
+  COZE_CREDENTIAL_COOLDOWN_MS: Int(1000, 'First cooldown of a rate-limited credential when Coze sends no Retry-After (ms); doubles on each limit in a row', 1),
+  COZE_CREDENTIAL_COOLDOWN_MAX_MS: Int(300_000, 'Longest cooldown of a rate-limited credential (ms), Retry-After included', 1),
+  COZE_CREDENTIAL_RECHECK_MS: Int(30_000, 'How often a disabled credential is checked again in the background (users/me) (ms)', 100),
+  COZE_VEND_MAX_TTL: Type.Integer({ default: 900, minimum: 1, maximum: 86399, description: 'POST /api/v1/auth/token: longest lifetime of a vended token, in seconds' }),
   METRICS_ENABLED: Bool(true, 'Prometheus metrics at GET /metrics (false: not collected, /metrics is a 404)'),
   METRICS_TOKEN: Str('', 'When set, GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Serve /metrics on this port only (a second listener), not on PORT' })),
@@ -59,10 +86,16 @@ export interface Config extends Env {
   version: string
   /** COZE_MODEL_MAP parsed: model alias → Coze bot id (null prototype) */
   modelMap: Readonly<Record<string, string>>
+  /** Worth a warning at start: an alias read, a base URL fixed, TRUST_PROXY=true … */
+  warnings: readonly string[]
   /** COZE_MODEL_MAP's chatflow entries: model alias → chatflow (null prototype) */
   chatflowMap: Readonly<Record<string, ChatflowAlias>>
   /** COZE_VOICE_MAP parsed: voice name → Coze voice_id (null prototype) */
   voiceMap: Readonly<Record<string, string>>
+  /** Gateway API keys and allow-lists (GATEWAY_KEYS_FILE, GATEWAY_API_KEYS, ALLOWED_*_IDS) */
+  access: AccessConfig
+  /** The Coze credentials: PATs (COZE_API_TOKEN, COZE_API_TOKENS) or OAuth JWT apps; empty when none is set */
+  credentials: readonly CredentialSpec[]
 }
 
 /** A COZE_MODEL_MAP value that names a chatflow instead of a bot. */
@@ -70,14 +103,41 @@ export interface ChatflowAlias { workflow_id: string, app_id?: string, bot_id?: 
 
 export class ConfigError extends Error {}
 
+/** The chatbot service's variable names (product doc 004) → ours. Read with a warning, never ignored. */
+export const ENV_ALIASES: Readonly<Record<string, keyof Env>> = {
+  COZE_BASE_URL: 'COZE_API_BASE',
+  SERVER_HOST: 'HOST',
+  SERVER_PORT: 'PORT',
+  COZE_USER_ID: 'DEFAULT_USER_ID'
+}
+
 let compiled: ReturnType<Ajv['compile']> | undefined
 const validateEnv = () => (compiled ??= new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false }).compile(EnvSchema))
 
+/** One line per problem, each naming the variable. */
+const invalid = (problems: string[]) => new ConfigError(problems.map((p) => `Invalid configuration: ${p}`).join('\n'))
+
 export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const warnings: string[] = []
+  const problems: string[] = []
   const raw: Record<string, unknown> = {}
   for (const key of Object.keys(EnvSchema.properties)) {
     const v = env[key]
     if (v !== undefined && v !== '') raw[key] = v
+  }
+  for (const [alias, ours] of Object.entries(ENV_ALIASES)) {
+    const v = env[alias]
+    if (v === undefined || v === '') continue
+    if (raw[ours] === undefined) {
+      raw[ours] = v
+      warnings.push(`${alias} is read as ${ours} (the chatbot service's name for it): rename it to ${ours}.`)
+    } else if (raw[ours] !== v) {
+      warnings.push(`${alias} is ignored: ${ours} is set too, and wins. Remove ${alias}.`)
+    }
+  }
+  // Empty, CORS_ORIGINS would fall back to the default "*" (any origin): refused instead.
+  if (env.CORS_ORIGINS !== undefined && env.CORS_ORIGINS.trim() === '') {
+    problems.push('CORS_ORIGINS: empty. Set * to allow any origin, or a comma-separated list of origins (https://app.example.com); remove the line for the default *')
   }
   // Ajv (already loaded for Fastify's validation) converts the strings and fills the
   // defaults; typebox/value would add ~150 ms to the cold start for the same job.
@@ -91,15 +151,69 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
       if (allowed) byVar.set(key, allowed)
       else if (e.keyword !== 'anyOf' || !byVar.has(key)) byVar.set(key, e.message ?? 'is invalid')
     }
-    const lines = [...byVar].map(([key, msg]) => `${key}: ${msg} (got ${JSON.stringify(raw[key])})`)
-    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+    problems.push(...[...byVar].map(([key, msg]) => `${key}: ${msg} (got ${JSON.stringify(raw[key])})`))
+    throw invalid(problems)
   }
-  value.COZE_API_BASE = value.COZE_API_BASE.replace(/\/+$/, '')
+  const base = cozeApiBase(value.COZE_API_BASE)
+  if ('error' in base) problems.push(`COZE_API_BASE: ${base.error}`)
+  else {
+    value.COZE_API_BASE = base.url
+    if (base.warning) warnings.push(base.warning)
+  }
+  try {
+    const tp = parseTrustProxy(value.TRUST_PROXY)
+    if (tp.warning) warnings.push(tp.warning)
+  } catch (err) {
+    problems.push(`TRUST_PROXY: ${(err as Error).message} (got ${JSON.stringify(value.TRUST_PROXY)})`)
+  }
+  const badOrigin = value.CORS_ORIGINS.trim() === '' ? undefined : value.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean).find((o) => !isOrigin(o))
+  if (badOrigin !== undefined) {
+    problems.push(`CORS_ORIGINS: ${JSON.stringify(badOrigin)} is not an origin. Write * alone, or origins as scheme://host[:port] with no path, e.g. https://app.example.com,http://localhost:5173`)
+  }
   if (value.SESSION_STORE === 'redis' && !value.REDIS_URL) {
-    throw new ConfigError('Invalid configuration:\n  REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
+    problems.push('REDIS_URL: required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)')
   }
+  if (problems.length > 0) throw invalid(problems)
   const models = parseModelMap(value.COZE_MODEL_MAP)
-  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), ...overrides }
+  let credentials: CredentialSpec[]
+  try {
+    credentials = parseCredentials(value)
+  } catch (err) {
+    if (err instanceof CredentialConfigError) throw new ConfigError(`Invalid configuration: ${err.message}`)
+    throw err
+  }
+  return { ...value, upstreamMode: 'coze', version: '1.0.0', modelMap: models.bots, chatflowMap: models.chatflows, voiceMap: parseVoiceMap(value.COZE_VOICE_MAP), credentials, access: loadAccess(value), warnings, ...overrides }
+}
+
+// Paths the SDK appends itself: a base ending with one is a copied endpoint URL
+// (the chatbot doc's COZE_BASE_URL=https://api.coze.cn/v3).
+const API_PATH_SUFFIX = /\/(?:v1|v3|open_api\/v2)$/
+
+/** COZE_API_BASE checked: an http(s) URL, without trailing slashes or a copied API path. */
+export function cozeApiBase (text: string): { url: string, warning?: string } | { error: string } {
+  const example = 'https://api.coze.cn (coze.cn accounts) or https://api.coze.com (coze.com)'
+  const got = JSON.stringify(text)
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return { error: `${got} has no scheme: write the whole URL, e.g. ${example}` }
+  let u: URL
+  try { u = new URL(text) } catch { return { error: `${got} is not a URL: write e.g. ${example}` } }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return { error: `${got} must be an http(s) URL, e.g. ${example}` }
+  if (u.search || u.hash) return { error: `${got} must not have a query or fragment: write e.g. ${example}` }
+  const trimmed = text.replace(/\/+$/, '')
+  const suffix = API_PATH_SUFFIX.exec(trimmed)?.[0]
+  if (!suffix) return { url: trimmed }
+  const url = trimmed.slice(0, -suffix.length)
+  return { url, warning: `COZE_API_BASE ends with ${suffix}, which the Coze SDK adds itself: using ${url}. Set COZE_API_BASE=${url}.` }
+}
+
+/** `*`, or scheme://host[:port] (a trailing slash is dropped by the CORS plugin). */
+function isOrigin (o: string): boolean {
+  if (o === '*') return true
+  try {
+    const u = new URL(o)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/+$/, '')
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -108,7 +222,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
  */
 export function parseModelMap (text: string): { bots: Readonly<Record<string, string>>, chatflows: Readonly<Record<string, ChatflowAlias>> } {
   const fail = (why: string) => new ConfigError(
-    `Invalid configuration:\n  COZE_MODEL_MAP: ${why}. Expected a JSON object from model name to Coze bot id, e.g. {"gpt-4o":"7537334510896185359"}, ` +
+    `Invalid configuration: COZE_MODEL_MAP: ${why}. Expected a JSON object from model name to Coze bot id, e.g. {"gpt-4o":"7537334510896185359"}, ` +
     'or to a chatflow, e.g. {"support":{"workflow_id":"7400000000000000001","app_id":"7400000000000000002"}}')
   let parsed: unknown
   try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
@@ -138,7 +252,7 @@ export function parseModelMap (text: string): { bots: Readonly<Record<string, st
 /** COZE_VOICE_MAP → voice name → Coze voice_id. */
 export function parseVoiceMap (text: string): Readonly<Record<string, string>> {
   const fail = (why: string) => new ConfigError(
-    `Invalid configuration:\n  COZE_VOICE_MAP: ${why}. Expected a JSON object from voice name to Coze voice_id, e.g. {"alloy":"7426720361733046281"}`)
+    `Invalid configuration: COZE_VOICE_MAP: ${why}. Expected a JSON object from voice name to Coze voice_id, e.g. {"alloy":"7426720361733046281"}`)
   let parsed: unknown
   try { parsed = JSON.parse(text) } catch (err) { throw fail(`not valid JSON (${(err as Error).message})`) }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('not a JSON object')
@@ -149,12 +263,4 @@ export function parseVoiceMap (text: string): Readonly<Record<string, string>> {
     map[name.trim()] = voiceId.trim()
   }
   return Object.freeze(map)
-}
-
-/** Fastify's trustProxy option from TRUST_PROXY. */
-export function trustProxyOption (v: string): boolean | number | string[] {
-  if (v === 'true') return true
-  if (v === 'false' || v === '') return false
-  if (/^\d+$/.test(v)) return Number(v)
-  return v.split(',').map((s) => s.trim()).filter(Boolean)
 }

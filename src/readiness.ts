@@ -2,6 +2,7 @@
 // not while its session store is unreachable, and not after Coze refused its token. The
 // store check is shared by concurrent probes and kept for a moment, so a flood of probes
 // is one store round trip.
+import type { CredentialSnapshot } from './coze/credentials.js'
 import type { UpstreamHealth } from './upstream-health.js'
 
 export type Lifecycle = 'starting' | 'running' | 'stopping'
@@ -26,15 +27,25 @@ export class Readiness {
   private pending: Promise<string | undefined> | undefined
   private last: { at: number, error: string | undefined } | undefined
 
-  constructor (private readonly store: { kind: string, ping (): Promise<void> }, private readonly upstream: UpstreamHealth) {}
+  constructor (
+    private readonly store: { kind: string, ping (): Promise<void> },
+    private readonly upstream: UpstreamHealth,
+    private readonly credentials: () => CredentialSnapshot[]
+  ) {}
+
+  /** Every credential disabled by Coze's refusals; one credential: also its last call refused. */
+  private tokenRefused (): boolean {
+    const creds = this.credentials()
+    return (creds.length > 0 && creds.every((c) => c.state === 'disabled')) || (creds.length <= 1 && this.upstream.tokenRefused)
+  }
 
   async check (): Promise<ReadinessReport> {
     const storeError = await this.storeError()
-    const token = this.upstream.tokenRefused ? 'refused' : this.upstream.state === 'unknown' ? 'unknown' : 'ok'
+    const token = this.tokenRefused() ? 'refused' : this.upstream.state === 'unknown' ? 'unknown' : 'ok'
     const why: string[] = []
     if (this.lifecycle !== 'running') why.push(this.lifecycle === 'starting' ? 'the gateway is starting' : 'the gateway is shutting down')
     if (storeError) why.push(`the ${this.store.kind} session store is unreachable: ${storeError}`)
-    if (token === 'refused') why.push('Coze refused the gateway\'s token (COZE_API_TOKEN)')
+    if (token === 'refused') why.push('Coze refused the gateway\'s credentials (COZE_API_TOKEN, COZE_API_TOKENS or the OAuth app)')
     return {
       ready: why.length === 0,
       message: why.length === 0 ? 'ready' : `Not ready: ${why.join('; ')}.`,

@@ -132,6 +132,22 @@ export async function relaySse<E> (
   wire: SseWire<E>,
   headers: Record<string, string> = {}
 ): Promise<FastifyReply> {
+  // One of the key's max_streams, held until the stream ends (429 TOO_MANY_STREAMS before Coze).
+  const release = await app.access.streamSlot(reply.request.principal)
+  try {
+    return await relay(app, reply, start, wire, headers)
+  } finally {
+    await release()
+  }
+}
+
+async function relay<E> (
+  app: FastifyInstance,
+  reply: FastifyReply,
+  start: (signal: AbortSignal) => AsyncIterable<E>,
+  wire: SseWire<E>,
+  headers: Record<string, string>
+): Promise<FastifyReply> {
   const sse = new SseStream(reply, { heartbeatMs: app.config.SSE_HEARTBEAT_MS, registry: app.sseStreams })
   const it = start(sse.signal)[Symbol.asyncIterator]()
   let first: IteratorResult<E>
@@ -158,7 +174,7 @@ export async function relaySse<E> (
     if (sse.closed) outcome = 'client_gone'
   } catch (err) {
     if (!(err instanceof ClientAbortError) || sse.shuttingDown) {
-      const e = err instanceof ClientAbortError ? errors.shuttingDown() : toClientError(err, app.config.MAX_UPLOAD_MB)
+      const e = err instanceof ClientAbortError ? errors.shuttingDown() : toClientError(err, { maxUploadMb: app.config.MAX_UPLOAD_MB, bodyLimitKb: app.config.BODY_LIMIT_KB })
       outcome = sse.shuttingDown ? 'shutdown' : 'error'
       obs.error = { code: e.code, coze_code: e.cozeCode, logid: e.logid }
       reply.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, `stream ended with an error: ${e.message}`)

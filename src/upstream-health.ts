@@ -23,7 +23,7 @@ export class UpstreamHealth {
       this.state = 'up'
       this.lastError = undefined
       this.lastCode = undefined
-    } else if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_AUTH') {
+    } else if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_AUTH' || err.code === 'UPSTREAM_AUTH_UNAVAILABLE') {
       this.state = 'down'
       this.lastError = err.message
       this.lastCode = err.code

@@ -49,6 +49,8 @@ export function gatewayEnv (emu: Emu, port: number, extra: Record<string, string
     COZE_API_TOKEN: emu.token,
     COZE_BOT_ID: BOT,
     ENABLE_RATE_LIMIT: 'false',
+    // every load generator connects from loopback: 2,000 open streams from one IP
+    MAX_CONNECTIONS_PER_IP: '0',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -64,7 +66,7 @@ export async function startGateway (emu: Emu, entry: GatewayEntry, opts: { env?:
   const proc = spawnNode(opts.name ?? 'gateway', path.join(ROOT, entry.script), [], { ts: entry.ts, manyFiles: true, nodeFlags: opts.nodeFlags ?? [], env: gatewayEnv(emu, port, opts.env) })
   const url = `http://127.0.0.1:${port}`
   await Promise.race([
-    waitForStatus(`${url}/health`, 200, 30_000, 20),
+    waitForStatus(`${url}/health`, 200, 90_000, 20),
     proc.exited.then((code) => { throw new Error(`gateway exited (${code}):\n${proc.output()}`) })
   ])
   return { name: opts.name ?? 'gateway', proc, url }

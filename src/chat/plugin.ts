@@ -14,6 +14,6 @@ declare module 'fastify' {
 export default fp(async function chatPlugin (app: FastifyInstance) {
   const sessions = await createSessions(app.config, app.coze, app.log, app.metrics)
   app.decorate('sessions', sessions.service)
-  app.decorate('chat', new ChatService({ config: app.config, coze: app.coze, sessions: sessions.service, queue: sessions.queue, upstream: app.upstream, log: app.log, metrics: app.metrics }))
+  app.decorate('chat', new ChatService({ config: app.config, coze: app.coze, sessions: sessions.service, queue: sessions.queue, upstream: app.upstream, access: app.access, log: app.log, metrics: app.metrics }))
   app.addHook('onClose', async () => { await sessions.close() })
-}, { name: 'chat', dependencies: ['observability'] })
+}, { name: 'chat', dependencies: ['access-control', 'observability'] })

@@ -11,12 +11,14 @@ import { streamChat, streamChatflow, streamToolOutputs, cancelChat, chatStatus, 
 import { retrieveConversation } from '../coze/conversations.js'
 import { toCozeMessages } from '../coze/messages.js'
 import type { StreamLimits } from '../coze/stream-guard.js'
+import type { Lease } from '../coze/credentials.js'
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import type { SessionService } from '../sessions/service.js'
 import { releaseAll, type ChatQueue } from '../sessions/queue.js'
 import type { Release, SessionRecord } from '../sessions/types.js'
 import type { UpstreamHealth } from '../upstream-health.js'
 import type { Metrics } from '../metrics/metrics.js'
+import type { AccessPolicy } from '../access/policy.js'
 import type { CancelRequest, ChatContext, ChatEvent, ChatflowTarget, ChatRequest, Surface, ToolOutputsRequest, Turn } from './types.js'
 import { ChatWatch } from './watch.js'
 
@@ -26,6 +28,8 @@ export interface ChatServiceDeps {
   sessions: SessionService
   queue: ChatQueue
   upstream: UpstreamHealth
+  /** The key's bots, budget and ownership (src/access/) */
+  access: AccessPolicy
   log: FastifyBaseLogger
   /** chats and tokens are counted here (coze_gateway_chats_total, _tokens_total) */
   metrics?: Metrics | undefined
@@ -34,19 +38,17 @@ export interface ChatServiceDeps {
 interface SurfaceDefaults {
   /** The user of a request that names none, after DEFAULT_USER_ID. */
   fallbackUser?: string
-  /** A request without user_id continues an existing session as the session's own user. */
-  inheritUser?: boolean
 }
 
 const SURFACES: Record<Surface, SurfaceDefaults> = {
   api: {},
   workflow: {},
-  chatbot: { fallbackUser: 'anonymous', inheritUser: true },
+  chatbot: { fallbackUser: 'anonymous' },
   openai: { fallbackUser: 'openai-user' }
 }
 
-/** What a retry or a recovery changes in a turn. */
-type Patch = Partial<Pick<ChatTurn, 'conversation_id' | 'additional_messages'>>
+/** What a retry or a recovery changes in a turn: its conversation, its messages, its credential. */
+type Patch = Partial<Pick<ChatTurn, 'conversation_id' | 'additional_messages'>> & { lease?: Lease | undefined }
 type Run = (patch: Patch) => AsyncIterable<UpstreamEvent>
 
 /** What a turn talks to. `key` is what a session is bound to: the bot id, or `chatflow:<workflow_id>`. */
@@ -70,6 +72,14 @@ export class ChatService {
     return w.watch(req.session_id ? this.sessionChat(req, req.session_id, ctx, w) : this.conversationChat(req, ctx, w))
   }
 
+  /**
+   * The allow-lists a chat is held to (403), for a surface that has work to do before the
+   * chat itself (the OpenAI route uploads images first; its model lookup).
+   */
+  authorize (req: ChatRequest, ctx: Pick<ChatContext, 'principal'>): void {
+    this.checkTarget(ctx, this.targetOf(req), req.surface)
+  }
+
   /** Continues a chat that waits on tool outputs; the conversation must be the user's. */
   toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
     const w = new ChatWatch(this.d.metrics, ctx)
@@ -78,15 +88,20 @@ export class ChatService {
 
   private async * continueChat (req: ToolOutputsRequest, ctx: ChatContext, w: ChatWatch): AsyncGenerator<ChatEvent> {
     const userId = this.userOf(req.surface, req.user_id)
+    const owner = this.d.access.ownerOf(ctx.principal, userId)
+    const strict = this.d.access.strictOwnership(ctx.principal)
     const sessions = this.d.sessions
-    await sessions.checkConversation(req.conversation_id, userId)
+    await sessions.checkConversation(req.conversation_id, owner, strict)
+    await this.d.access.checkBudget(ctx.principal)
     const release = await this.d.queue.conversation(req.conversation_id, this.d.queue.deadline(), ctx.signal)
     try {
-      await sessions.checkConversation(req.conversation_id, userId)
+      await sessions.checkConversation(req.conversation_id, owner, strict)
       const turn = { conversation_id: req.conversation_id, chat_id: req.chat_id, tool_outputs: req.tool_outputs }
       const info: Turn = { user_id: userId }
-      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, this.streamOptions(ctx)))) {
-        if (ev.type === 'chat_completed' && userId) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, userId))
+      const route = await sessions.routeOf(req.conversation_id, owner)
+      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, { ...this.streamOptions(ctx), ...route }))) {
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed' && owner) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, owner))
         yield w.emit(ev, info)
       }
     } finally {
@@ -96,17 +111,24 @@ export class ChatService {
 
   /** Cancels a chat in progress; one that has finished is a 409 that says why. */
   async cancel (req: CancelRequest, ctx: Partial<ChatContext> = {}): Promise<ChatState> {
-    await this.d.sessions.checkConversation(req.conversation_id, this.userOf('api', req.user_id))
+    const owner = this.d.access.ownerOf(ctx.principal, this.userOf('api', req.user_id))
+    await this.d.sessions.checkConversation(req.conversation_id, owner, this.d.access.strictOwnership(ctx.principal))
+    const route = await this.d.sessions.routeOf(req.conversation_id, owner)
     try {
-      return await cancelChat(this.d.coze, req, { signal: ctx.signal, onLogid: ctx.onLogid, clock: ctx.observation })
+      return await cancelChat(this.d.coze, req, { signal: ctx.signal, onLogid: ctx.onLogid, clock: ctx.observation, ...route })
     } catch (err) {
-      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req, { clock: ctx.observation }), err)
+      if (err instanceof GatewayError && err.cozeCode === 4104) throw errors.notCancelable(req.chat_id, await chatStatus(this.d.coze, req, { ...route, clock: ctx.observation }), err)
       throw err
     }
   }
 
-  private userOf (surface: Surface, given: string | undefined, inherited?: string): string | undefined {
-    return given || inherited || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
+  private userOf (surface: Surface, given: string | undefined): string | undefined {
+    return given || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
+  }
+
+  /** The real usage of a finished turn counts against the key's daily budget. */
+  private async spend (ev: UpstreamEvent, ctx: ChatContext): Promise<void> {
+    if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await this.afterTurn(() => this.d.access.spend(ctx.principal, ev.usage.token_count))
   }
 
   /**
@@ -128,6 +150,12 @@ export class ChatService {
     return { key: botId, bot_id: botId }
   }
 
+  /** The key's and the gateway's allow-lists, before Coze is called: a bot, or a chatflow (ALLOWED_WORKFLOW_IDS). */
+  private checkTarget (ctx: Pick<ChatContext, 'principal'>, t: Target, surface: Surface): void {
+    if (t.chatflow) this.d.access.checkWorkflow(ctx.principal, t.chatflow.workflow_id)
+    else this.d.access.checkBot(ctx.principal, t.key, surface)
+  }
+
   private streamOptions (ctx: ChatContext) {
     return { ...this.limits, signal: ctx.signal, onLogid: ctx.onLogid, clock: ctx.observation }
   }
@@ -138,27 +166,62 @@ export class ChatService {
     const cf = t.chatflow
     if (cf) {
       const base = { workflow_id: cf.workflow_id, additional_messages: messages, parameters: cf.parameters, app_id: cf.app_id, bot_id: t.bot_id, conversation_id: req.conversation_id, ext: cf.ext }
-      return (patch) => track(streamChatflow(this.d.coze, { ...base, ...patch }, opts))
+      return ({ lease, ...patch }) => track(streamChatflow(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
     }
     const base = baseTurn(req, t.key, userId, messages)
-    return (patch) => track(streamChat(this.d.coze, { ...base, ...patch }, opts))
+    return ({ lease, ...patch }) => track(streamChat(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
+  }
+
+  /**
+   * The credential of a turn (`current`: the one it ran on last), and its retry when Coze
+   * refused it for that credential (rate limit, auth) before any event: a fresh OAuth token,
+   * or, unless `pinned`, another credential.
+   */
+  private credentialFor (userId: string, credential: number | undefined, pinned: boolean) {
+    const pool = this.d.coze.credentials
+    let lease = pool.lease({ user: userId, credential, pinned })
+    const cred = {
+      get current (): Lease { return lease },
+      next: (): Lease | undefined => {
+        const next = pool.retry(lease)
+        if (next) lease = next
+        return next
+      },
+      retry: async (): Promise<Patch | undefined> => {
+        const next = cred.next()
+        return next && { lease: next }
+      }
+    }
+    return cred
   }
 
   /** A chat outside sessions: serialized per conversation; a conversation Coze creates is recorded as the user's. */
   private async * conversationChat (req: ChatRequest, ctx: ChatContext, w: ChatWatch): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
+    const access = this.d.access
     const userId = this.userOf(req.surface, req.user_id)
+    const owner = access.ownerOf(ctx.principal, userId)
+    const strict = access.strictOwnership(ctx.principal)
     const conversationId = req.conversation_id
     // Fast 404 for someone else's conversation, before any queueing.
-    if (conversationId) await sessions.checkConversation(conversationId, userId)
+    if (conversationId) await sessions.checkConversation(conversationId, owner, strict)
     const target = this.targetOf(req)
-    if (!userId) throw errors.userIdRequired()
+    this.checkTarget(ctx, target, req.surface)
+    if (!userId || !owner) throw errors.userIdRequired()
+    await access.checkBudget(ctx.principal)
     const run = this.runner(target, req, userId, toCozeMessages(req.messages, Boolean(conversationId)), ctx)
     const info = turnOf(target, userId)
 
     if (!conversationId) {
-      for await (const ev of run({})) {
-        if (ev.type === 'chat_created') await sessions.claimConversation(ev.conversation_id, userId, true)
+      // Coze creates the conversation: on whichever credential the turn ends up on, which it then stays on.
+      const cred = this.credentialFor(owner, undefined, false)
+      // (deadline 0: no conversation, so no 4016 to wait out)
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, cred.retry)) {
+        if (ev.type === 'chat_created') {
+          await sessions.claimConversation(ev.conversation_id, owner, true)
+          await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
+        }
+        await this.spend(ev, ctx)
         yield w.emit(ev, info)
       }
       return
@@ -166,9 +229,11 @@ export class ChatService {
     const deadline = this.d.queue.deadline()
     const release = await this.d.queue.conversation(conversationId, deadline, ctx.signal)
     try {
-      await sessions.checkConversation(conversationId, userId)
-      for await (const ev of this.retrying(run, {}, ctx.signal, deadline)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, userId))
+      await sessions.checkConversation(conversationId, owner, strict)
+      const cred = this.credentialFor(owner, await sessions.credentialOf(conversationId), true)
+      for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, deadline, undefined, cred.retry)) {
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, owner, cred.current.credential.index))
         yield w.emit(ev, info)
       }
     } finally {
@@ -179,13 +244,17 @@ export class ChatService {
   /** A chat on a session: the session is created on first use, and its conversation with it. */
   private async * sessionChat (req: ChatRequest, sessionId: string, ctx: ChatContext, w: ChatWatch): AsyncGenerator<ChatEvent> {
     const sessions = this.d.sessions
+    const access = this.d.access
     const existing = await sessions.peek(sessionId)
-    const userId = this.userOf(req.surface, req.user_id, SURFACES[req.surface].inheritUser ? existing?.user_id : undefined)
-    if (!userId) throw errors.userIdRequired()
-    if (existing && existing.user_id !== userId) throw errors.sessionNotFound(sessionId)
+    const userId = this.userOf(req.surface, req.user_id)
+    const owner = access.ownerOf(ctx.principal, userId)
+    if (!userId || !owner) throw errors.userIdRequired()
+    if (existing && existing.user_id !== owner) throw errors.sessionNotFound(sessionId)
     const target = this.targetOf(req, existing?.bot_id)
+    this.checkTarget(ctx, target, req.surface)
     if (existing) checkBinding(existing, target.key, req.conversation_id)
-    else if (req.conversation_id) await sessions.checkConversation(req.conversation_id, userId)
+    else if (req.conversation_id) await sessions.checkConversation(req.conversation_id, owner, access.strictOwnership(ctx.principal))
+    await access.checkBudget(ctx.principal)
     // `fresh`: the conversation is new, so the whole context goes up.
     const messages = (fresh: boolean) => toCozeMessages(req.messages, !fresh)
     const run = this.runner(target, req, userId, messages(false), ctx)
@@ -197,55 +266,80 @@ export class ChatService {
     try {
       releases.push(await this.d.queue.session(sessionId, deadline, signal))
       let r = await sessions.peek(sessionId)
-      if (r && r.user_id !== userId) throw errors.sessionNotFound(sessionId)
+      if (r && r.user_id !== owner) throw errors.sessionNotFound(sessionId)
       if (r) checkBinding(r, target.key, req.conversation_id)
-      r ??= await sessions.open(sessionId, userId, target.key)
+      r ??= await sessions.open(sessionId, owner, target.key)
       if (!r) throw errors.sessionNotFound(sessionId)
 
       let fresh = false
       let conversationId = r.conversation_id
       if (!conversationId && !req.conversation_id && target.chatflow) {
         // A chatflow creates its conversation itself: the session is bound to it as Coze names it.
-        for await (const ev of run({ additional_messages: messages(true) })) {
+        const cred = this.credentialFor(owner, undefined, false)
+        for await (const ev of this.retrying(run, { additional_messages: messages(true), lease: cred.current }, signal, 0, undefined, cred.retry)) {
           if (ev.type === 'chat_created') {
-            await sessions.claimConversation(ev.conversation_id, userId, true)
+            await sessions.claimConversation(ev.conversation_id, owner, true)
+            await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
             await sessions.bind(sessionId, ev.conversation_id)
           } else if (ev.type === 'chat_completed') {
-            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+            await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner, cred.current.credential.index))
           }
+          await this.spend(ev, ctx)
           yield w.emit(ev, info)
         }
         return
       }
+      let credential: number | undefined
       if (!conversationId) {
         if (req.conversation_id) {
-          await sessions.claimConversation(req.conversation_id, userId)
+          await sessions.claimConversation(req.conversation_id, owner)
           conversationId = req.conversation_id
+          credential = await sessions.credentialOf(conversationId)
         } else {
-          conversationId = (await sessions.createConversation(target.key, userId, signal, {}, ctx.observation)).id
+          const created = await sessions.createConversation(target.key, owner, signal, {}, undefined, ctx.observation)
+          conversationId = created.id
+          credential = created.credential
           fresh = true
         }
         await sessions.bind(sessionId, conversationId)
+      } else {
+        credential = await sessions.credentialOf(conversationId)
       }
       releases.push(await this.d.queue.conversation(conversationId, deadline, signal))
 
-      const current = conversationId
+      // A new, still empty conversation may move: the turn is then retried on a conversation
+      // made on another credential. An older one stays where it is.
+      const cred = this.credentialFor(owner, credential, !fresh)
+      let current = conversationId
       // A chatflow's 4200 is about the chatflow: there is no conversation to replace.
       const recover = fresh || target.chatflow
         ? undefined
         : async (): Promise<Patch | undefined> => {
           // The session's conversation no longer exists in Coze (e.g. the emulator restarted):
           // start a new one rather than leave the session unusable.
-          if (!await this.conversationGone(current, ctx)) return undefined
+          if (!await this.conversationGone(current, cred.current, ctx)) return undefined
           this.d.log.warn({ session_id: sessionId, conversation_id: current }, 'session conversation no longer exists in Coze; starting a new one')
-          const created = (await sessions.createConversation(target.key, userId, signal, {}, ctx.observation)).id
-          await sessions.bind(sessionId, created, true)
-          releases.push(await this.d.queue.conversation(created, deadline, signal))
-          return { conversation_id: created, additional_messages: messages(true) }
+          const created = await sessions.createConversation(target.key, owner, signal, {}, cred.current.credential.index, ctx.observation)
+          await sessions.bind(sessionId, created.id, true)
+          releases.push(await this.d.queue.conversation(created.id, deadline, signal))
+          current = created.id
+          return { conversation_id: created.id, additional_messages: messages(true), lease: cred.current }
         }
-      const patch = { conversation_id: conversationId, additional_messages: messages(fresh) }
-      for await (const ev of this.retrying(run, patch, signal, deadline, recover)) {
-        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, userId))
+      const failover = async (): Promise<Patch | undefined> => {
+        const from = cred.current.credential.index
+        const lease = cred.next()
+        if (!lease) return undefined
+        if (lease.credential.index === from) return { lease }
+        const created = await sessions.createConversation(target.key, owner, signal, {}, lease.credential.index, ctx.observation)
+        await sessions.bind(sessionId, created.id, true)
+        releases.push(await this.d.queue.conversation(created.id, deadline, signal))
+        current = created.id
+        return { conversation_id: created.id, additional_messages: messages(true), lease }
+      }
+      const patch = { conversation_id: conversationId, additional_messages: messages(fresh), lease: cred.current }
+      for await (const ev of this.retrying(run, patch, signal, deadline, recover, failover)) {
+        await this.spend(ev, ctx)
+        if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner, cred.current.credential.index))
         else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
         yield w.emit(ev, info)
       }
@@ -258,14 +352,17 @@ export class ChatService {
    * Runs the turn. A 4016 before any event means a chat on the conversation is still
    * settling in Coze (e.g. one cancelled a moment ago): wait briefly and retry within
    * the queue deadline, so queued chats never surface 4016. A 4200 on a conversation
-   * that `recover` can replace is retried once on the new one.
+   * that `recover` can replace is retried once on the new one. A turn refused for its
+   * credential is retried as `failover` says (a fresh token, another credential). Never
+   * once an event has gone out: a chat is not idempotent.
    */
   private async * retrying (
     run: Run,
     patch: Patch,
     signal: AbortSignal,
     deadline: number,
-    recover?: () => Promise<Patch | undefined>
+    recover?: () => Promise<Patch | undefined>,
+    failover?: () => Promise<Patch | undefined>
   ): AsyncGenerator<UpstreamEvent> {
     let current = patch
     let recovered = false
@@ -290,6 +387,8 @@ export class ChatService {
           const next = await recover()
           if (next) { current = next; continue }
         }
+        const next = current.lease?.verdict ? await failover?.() : undefined
+        if (next) { current = { ...current, ...next }; continue }
         throw err
       }
     }
@@ -304,9 +403,9 @@ export class ChatService {
     }
   }
 
-  private async conversationGone (conversationId: string, ctx: ChatContext): Promise<boolean> {
+  private async conversationGone (conversationId: string, lease: Lease, ctx: ChatContext): Promise<boolean> {
     try {
-      await retrieveConversation(this.d.coze, conversationId, { signal: ctx.signal, clock: ctx.observation })
+      await retrieveConversation(this.d.coze, conversationId, { signal: ctx.signal, clock: ctx.observation, credential: lease.credential.index, user: lease.route.user, pinned: true })
       return false
     } catch (err) {
       return err instanceof GatewayError && err.cozeCode === 4200

@@ -2,6 +2,7 @@
 import type { ChatEvent as UpstreamEvent, ToolCall, Usage } from '../coze/chat.js'
 import type { GatewayMessage } from '../coze/messages.js'
 import type { ChatTiming, Observation } from '../metrics/observation.js'
+import type { Principal } from '../access/policy.js'
 
 /** The client-facing API a request came in on (its wire format, its defaults, its metrics label). */
 export type Surface = 'api' | 'chatbot' | 'openai' | 'workflow'
@@ -64,14 +65,14 @@ export interface CancelRequest extends ChatIds {
 export interface ChatContext {
   /** The client left (or the gateway shuts down): stop, and cancel the chat in Coze. */
   signal: AbortSignal
+  /** The gateway key of the request (undefined without keys): its bots, budget and ownership apply. */
+  principal?: Principal
   /** The Coze logid, as soon as Coze's headers arrive. */
   onLogid?: ((logid: string) => void) | undefined
   /** The chat's ids, as soon as Coze created it (so a client can cancel it). */
   onChat?: ((ids: ChatIds) => void) | undefined
   /** The request's observation: Coze calls are timed on it, the chat noted for its log line. */
   observation?: Observation | undefined
-  /** The id of the gateway API key of the request (metrics label `key`). */
-  keyId?: string | undefined
 }
 
 /** A chat drained into one answer (non-stream replies). */

@@ -54,7 +54,7 @@ export class ChatWatch {
   private settle (status: ChatStatus, ids: { conversation_id: string, chat_id: string }, usage: Usage): void {
     if (this.settled) return
     this.settled = true
-    this.metrics?.chat(this.metrics.botLabel(this.bot), this.ctx.keyId, status, usage)
+    this.metrics?.chat(this.metrics.botLabel(this.bot), this.ctx.principal?.id, status, usage)
     const obs = this.ctx.observation
     if (obs) obs.chat = { ...obs.chat, conversation_id: ids.conversation_id, chat_id: ids.chat_id, usage }
   }
@@ -62,6 +62,6 @@ export class ChatWatch {
   private unsettled (status: 'failed' | 'canceled'): void {
     if (this.settled || !this.created) return
     this.settled = true
-    this.metrics?.chat(this.metrics.botLabel(this.bot), this.ctx.keyId, status)
+    this.metrics?.chat(this.metrics.botLabel(this.bot), this.ctx.principal?.id, status)
   }
 }

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream'
 import { Type } from 'typebox'
 import { errors } from '../errors.js'
-import { cozeCall, type CallOptions, type CozeClient } from './client.js'
+import { cozeCall, cozeUpload, type CallOptions, type CozeClient } from './client.js'
 import { decoder } from './decode.js'
 import { fromCozeCode } from './errors.js'
 
@@ -59,10 +59,10 @@ export async function synthesize (coze: CozeClient, req: SpeechRequest, o: CallO
   return { body: data, contentType: CONTENT_TYPES[format] }
 }
 
-/** Speech to text; the file is streamed to Coze. */
+/** Speech to text; the file is streamed to Coze, and COZE_REQUEST_TIMEOUT_MS bounds the answer once it is sent. */
 export async function transcribe (coze: CozeClient, file: Readable, fileName: string, o: CallOptions = {}): Promise<string> {
   Object.assign(file, { path: fileName })
-  return decodeText(await cozeCall(coze, { ...o, stream: true }, (opts) => coze.api.audio.transcriptions.create({ file }, opts))).text
+  return decodeText(await cozeUpload(coze, file, o, (opts) => coze.api.audio.transcriptions.create({ file }, opts))).text
 }
 
 export async function listVoices (coze: CozeClient, page: { page_num: number, page_size: number }, o: CallOptions = {}): Promise<{ items: VoiceInfo[], has_more: boolean }> {

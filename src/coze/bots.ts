@@ -60,7 +60,11 @@ function fromInfo (b: BotInfo, isPublished: boolean): BotSummary {
  * for first; a bot Coze has no published version of is then read as its draft.
  */
 export async function getBot (coze: CozeClient, botId: string, o: Opts = {}): Promise<BotSummary> {
-  const retrieve = (published: boolean) => cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(botId, { is_published: published }, opts), 'bot')
+  const retrieve = async (published: boolean) => {
+    const b = await cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(botId, { is_published: published }, opts), 'bot')
+    if (!b || typeof b !== 'object' || typeof b.bot_id !== 'string') throw errors.upstreamMalformed('a bot profile')
+    return b
+  }
   try {
     return fromInfo(await retrieve(true), true)
   } catch (e) {

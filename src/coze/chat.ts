@@ -6,12 +6,13 @@
 // followed by `done` is success; anything else becomes a GatewayError.
 import { ChatEventType, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData } from '@coze/api'
 import { Type } from 'typebox'
-import { ClientAbortError, errors, type GatewayError } from '../errors.js'
+import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { cozeCall, reportUpstream, type CallOptions, type CozeClient } from './client.js'
 import type { StreamEndpoint } from './endpoints.js'
 import { decoder } from './decode.js'
 import { fromCozeCode } from './errors.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
+import type { Lease } from './credentials.js'
 
 export interface Usage { token_count: number, output_count: number, input_count: number }
 export interface ToolCall { id: string, type: string, name: string, arguments: string }
@@ -100,10 +101,11 @@ function parseEvent (event: string | undefined, data: string | undefined): Strea
   }
 }
 
-type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true }) => AsyncIterable<StreamChatData>
+type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true, token: string }) => AsyncIterable<StreamChatData>
 
 async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, endpoint: StreamEndpoint, resource?: 'chatflow'): AsyncGenerator<ChatEvent> {
   const guard = new StreamGuard(opts, resource)
+  const lease = opts.lease ?? coze.credentials.lease(opts)
   let ids: { conversation_id: string, chat_id: string } | undefined
   let terminal: 'completed' | 'requires_action' | undefined
   // A chatflow's terminal event waits for `done`, which carries its debug_url.
@@ -118,7 +120,7 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, en
 
   clock?.begin()
   try {
-    const source = start({ signal: guard.signal, stream: true, onLogid: guard.onLogid })
+    const source = start({ signal: guard.signal, stream: true, onLogid: guard.onLogid, token: await lease.token() })
     for await (const ev of source) {
       if (done) continue
       guard.event()
@@ -189,14 +191,16 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, en
   } catch (err) {
     const e = guard.toError(err, TRUNCATED)
     report(e)
-    throw e
+    if (!(e instanceof GatewayError)) throw e
+    lease.report(e)
+    throw coze.credentials.explain(lease, e)
   } finally {
     guard.close(done)
     clock?.end()
     // The consumer stopped reading (its client left).
     if (!reported && !drained) report(new ClientAbortError())
     // A chat whose client left is cancelled in Coze so it stops spending tokens.
-    if (!done && ids && opts.signal?.aborted) cancelQuietly(coze, ids)
+    if (!done && ids && opts.signal?.aborted) cancelQuietly(coze, ids, lease)
   }
   if (!done || !terminal) {
     const e = guard.failure(TRUNCATED)
@@ -204,6 +208,7 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, en
     throw e
   }
   report()
+  lease.report()
 }
 
 const TRUNCATED = 'The Coze stream ended before the chat completed; the answer is incomplete.'
@@ -241,9 +246,9 @@ function toolCallsOf (chat: CreateChatData): ToolCall[] {
   return calls.map((c) => ({ id: c.id, type: c.type, name: c.function?.name ?? '', arguments: c.function?.arguments ?? '' }))
 }
 
-/** Best effort: a chat whose client left is cancelled in Coze so it stops spending tokens. */
-export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string, chat_id: string }): void {
-  cozeCall(coze, {}, (opts) => coze.api.chat.cancel(ids.conversation_id, ids.chat_id, opts)).catch(() => {})
+/** Best effort: a chat whose client left is cancelled in Coze (on its own credential) so it stops spending tokens. */
+export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string, chat_id: string }, lease: Lease): void {
+  lease.token().then((token) => coze.api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options({ token }))).catch(() => {})
 }
 
 export interface ChatIds { conversation_id: string, chat_id: string }

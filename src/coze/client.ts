@@ -8,19 +8,28 @@
 // - a response hook that hands each call's headers (x-tt-logid) to the caller, because
 //   the SDK does not expose them for streams;
 // - every call reported to the client's recorder (endpoint, outcome, Coze code) and timed
-//   on the caller's clock (the time a request spent waiting on Coze).
+//   on the caller's clock (the time a request spent waiting on Coze);
+// - a request hook that sends each call with the token of its own credential (the pool in
+//   ./credentials.ts): the SDK's `token` option takes no arguments, so it cannot know which
+//   credential or end user a call is for. It only serves calls made without cozeCall or a
+//   relay (tests, benchmarks).
 import http from 'node:http'
 import https from 'node:https'
+import type { Readable } from 'node:stream'
 import axios, { type AxiosAdapter, type AxiosResponse } from 'axios'
 import { CozeAPI, type RequestOptions } from '@coze/api'
 import { createUndiciAdapter } from './undici-adapter.js'
 import { ClientAbortError, type GatewayError } from '../errors.js'
 import { endpointOf } from './endpoints.js'
 import { toGatewayError, type CozeResource } from './errors.js'
+import { errors } from '../errors.js'
+import { CredentialPool, type Lease, type Route } from './credentials.js'
 
 export interface CozeClientOptions {
   baseURL: string
-  token: string
+  /** One personal access token (tests, benchmarks), when no `credentials` pool is given */
+  token?: string
+  credentials?: CredentialPool
   requestTimeoutMs: number
   /** Replaces the transport of streaming calls (the benchmark injects axios's http adapter for its before/after). */
   streamAdapter?: AxiosAdapter | undefined
@@ -42,14 +51,17 @@ export interface UpstreamClock {
 
 export interface CozeClient {
   api: CozeAPI
-  /** Per-call options: abort signal, timeout (non-stream), logid capture; `onPath` gets the request's path. */
-  options (o?: CallOptions, onPath?: (path: string) => void): RequestOptions
+  credentials: CredentialPool
+  /** Per-call options: abort signal, timeout (non-stream), logid capture, the call's token; `onPath` gets the request's path. */
+  options (o?: RequestCallOptions, onPath?: (path: string) => void): RequestOptions
+  /** COZE_REQUEST_TIMEOUT_MS */
+  requestTimeoutMs: number
   /** Set by the app: every call is reported here. */
   recorder: UpstreamRecorder | undefined
   close (): void
 }
 
-export interface CallOptions {
+export interface CallOptions extends Route {
   signal?: AbortSignal | undefined
   /** Streams are bounded by the chat pipeline's own timers; other calls get COZE_REQUEST_TIMEOUT_MS. */
   stream?: boolean
@@ -60,9 +72,21 @@ export interface CallOptions {
   timeoutMs?: number | undefined
   /** The calling request's clock: the call is timed on it. */
   clock?: UpstreamClock | undefined
+  /** The credential to use (the caller's choice, e.g. to retry on another one); default: the route's. */
+  lease?: Lease | undefined
+  /** Told which credential answered (to keep a new conversation on it). */
+  onCredential?: ((index: number) => void) | undefined
+  /** The request body cannot be sent twice (a stream): no retry on another credential. */
+  once?: boolean | undefined
+}
+
+/** What `options()` turns into SDK request options: the call's own token, resolved from its lease. */
+export interface RequestCallOptions extends CallOptions {
+  token?: string | undefined
 }
 
 export function createCozeClient (opts: CozeClientOptions): CozeClient {
+  const credentials = opts.credentials ?? new CredentialPool(opts.token ? [{ kind: 'pat', token: opts.token, source: 'COZE_API_TOKEN' }] : [], { baseURL: opts.baseURL })
   const httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
   const httpsAgent = new https.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
   const instance = axios.create()
@@ -75,17 +99,18 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
   }
   const base = opts.baseURL.length
   instance.interceptors.request.use((config) => {
-    const onPath = (config as { onPath?: (p: string) => void }).onPath
-    if (onPath && config.url) onPath(config.url.startsWith(opts.baseURL) ? config.url.slice(base) : config.url)
+    const c = config as { cozeToken?: string, onPath?: (p: string) => void }
+    if (c.cozeToken !== undefined) config.headers.set('authorization', `Bearer ${c.cozeToken}`)
+    if (c.onPath && config.url) c.onPath(config.url.startsWith(opts.baseURL) ? config.url.slice(base) : config.url)
     return config
-  })
+  }, undefined, { synchronous: true })
   instance.interceptors.response.use(
     (res) => { report(res); return res },
     (err) => { report(err?.response); return Promise.reject(err) }
   )
   const api = new CozeAPI({
     baseURL: opts.baseURL,
-    token: opts.token,
+    token: () => credentials.fallbackToken(),
     axiosInstance: instance,
     axiosOptions: {
       adapter: opts.streamAdapter ?? streams.adapter,
@@ -98,9 +123,12 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
   })
   return {
     api,
+    credentials,
+    requestTimeoutMs: opts.requestTimeoutMs,
     recorder: undefined,
-    options (o: CallOptions = {}, onPath?: (path: string) => void) {
+    options (o: RequestCallOptions = {}, onPath?: (path: string) => void) {
       const r: Record<string, unknown> = {}
+      if (o.token !== undefined) r.cozeToken = o.token
       if (o.signal) r.signal = o.signal
       if (!o.stream) r.timeout = o.timeoutMs ?? opts.requestTimeoutMs
       if (o.onLogid) r.onLogid = o.onLogid
@@ -118,22 +146,61 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
 
 /**
  * One non-stream SDK call: Coze's errors become GatewayErrors (with the logid), never escape
- * raw. The call is reported (its endpoint named from its path) and timed on the caller's clock.
+ * raw. A call refused for its credential (rate limit, quota, auth) is tried once more on a
+ * fresh OAuth token or another credential of the pool: Coze did nothing with it. Each try is
+ * reported (its endpoint named from its path); the whole is timed on the caller's clock.
  */
 export async function cozeCall<T> (coze: CozeClient, o: CallOptions, fn: (opts: RequestOptions) => Promise<T>, resource?: CozeResource): Promise<T> {
+  let lease = o.lease ?? coze.credentials.lease(o)
   let path: string | undefined
   const onPath = coze.recorder ? (p: string) => { path = p } : undefined
   o.clock?.begin()
   try {
-    const r = await fn(coze.options(o, onPath))
-    reportUpstream(coze, endpointOf(path))
-    return r
-  } catch (err) {
-    const e = toGatewayError(err, resource)
-    reportUpstream(coze, endpointOf(path), o.signal?.aborted ? new ClientAbortError() : e)
-    throw e
+    for (;;) {
+      let err: GatewayError
+      try {
+        const res = await fn(coze.options({ ...o, token: await lease.token() }, onPath))
+        lease.report()
+        reportUpstream(coze, endpointOf(path))
+        o.onCredential?.(lease.credential.index)
+        return res
+      } catch (e) {
+        err = toGatewayError(e, resource)
+        reportUpstream(coze, endpointOf(path), o.signal?.aborted ? new ClientAbortError() : err)
+      }
+      lease.report(err)
+      const next = o.once ? undefined : coze.credentials.retry(lease)
+      if (!next) throw coze.credentials.explain(lease, err)
+      lease = next
+    }
   } finally {
     o.clock?.end()
+  }
+}
+
+/**
+ * A call that streams `body` up to Coze (uploads, transcriptions). No timeout while the body
+ * is being sent (a large file on a slow link takes long; the client's side is bounded by
+ * UPLOAD_TIMEOUT_MS); once it is sent, Coze must answer within COZE_REQUEST_TIMEOUT_MS (504).
+ */
+export async function cozeUpload<T> (coze: CozeClient, body: Readable, o: CallOptions, fn: (opts: RequestOptions) => Promise<T>): Promise<T> {
+  const ms = o.timeoutMs ?? coze.requestTimeoutMs
+  const ac = new AbortController()
+  const onAbort = () => ac.abort()
+  if (o.signal?.aborted) ac.abort()
+  o.signal?.addEventListener('abort', onAbort, { once: true })
+  let timedOut = false
+  let timer: NodeJS.Timeout | undefined
+  body.once('end', () => { timer = setTimeout(() => { timedOut = true; ac.abort() }, ms) })
+  try {
+    // once: a streamed body cannot be sent again, on another credential.
+    return await cozeCall(coze, { ...o, stream: true, once: true, signal: ac.signal }, fn)
+  } catch (err) {
+    if (timedOut) throw errors.uploadTimeout(ms)
+    throw err
+  } finally {
+    clearTimeout(timer)
+    o.signal?.removeEventListener('abort', onAbort)
   }
 }
 

@@ -2,7 +2,7 @@
 // sends most errors as HTTP 200 with a non-zero code), then on what the SDK could tell
 // about the HTTP exchange. The SDK's `.status` is a class constant, so it is not trusted.
 import { APIError, APIUserAbortError, TimeoutError, CozeError } from '@coze/api'
-import { GatewayError, type ErrorCode } from '../errors.js'
+import { GatewayError, errors, type ErrorCode } from '../errors.js'
 
 /** What the failed call was about, for messages that say what to check. */
 export type CozeResource = 'workflow' | 'chatflow' | 'bot'
@@ -49,6 +49,8 @@ export function fromCozeCode (cozeCode: number, msg: string, logid?: string, cau
   return new GatewayError(502, 'UPSTREAM_ERROR', `Coze reported an error (Coze code ${cozeCode}): ${msg || 'no message'}`, { cozeCode, logid, cause })
 }
 
+const isHttpStatus = (code: unknown): code is number => typeof code === 'number' && code >= 100 && code <= 599
+
 const NETWORK_ERROR = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket hang up|other side closed/i
 
 /** Any error thrown by an SDK call → GatewayError; `resource` sharpens not-found messages. */
@@ -62,12 +64,15 @@ export function toGatewayError (err: unknown, resource?: CozeResource): GatewayE
   }
   if (err instanceof APIError) {
     const logid = err.logid ?? undefined
-    if (typeof err.code === 'number' && err.code !== 0) return fromCozeCode(err.code, err.msg ?? '', logid, err, resource)
+    // On JSON calls the SDK puts the HTTP status of a non-2xx answer in `code` (Coze's own codes have 4 digits).
+    if (typeof err.code === 'number' && err.code !== 0 && !isHttpStatus(err.code)) return fromCozeCode(err.code, err.msg ?? '', logid, err, resource)
     if (!err.headers) {
       // No response at all: the connection failed.
       return new GatewayError(503, 'UPSTREAM_UNAVAILABLE', `Coze is unreachable at the configured COZE_API_BASE (${NETWORK_ERROR.exec(err.message)?.[0] ?? err.message}).`, { cause: err })
     }
-    const status = err.status ?? 0
+    const status = isHttpStatus(err.code) ? err.code : err.status ?? 0
+    // A 2xx that failed: the body broke off mid-way.
+    if (status >= 200 && status < 300) return errors.upstreamCutOff(logid, err)
     if (status === 429) return new GatewayError(429, 'UPSTREAM_RATE_LIMITED', 'Coze rate limit reached (HTTP 429). Retry later.', { logid, cause: err })
     if (status === 401 || status === 403) return new GatewayError(502, 'UPSTREAM_AUTH', `Coze rejected the gateway's API token (HTTP ${status}). ${REGION_HINT}`, { logid, cause: err })
     if (status === 404) return new GatewayError(404, 'UPSTREAM_NOT_FOUND', 'Coze answered 404: check the id in the request.', { logid, cause: err })

@@ -5,6 +5,7 @@
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { toGatewayError, type CozeResource } from './errors.js'
 import type { UpstreamClock } from './client.js'
+import type { Lease, Route } from './credentials.js'
 
 export interface StreamLimits {
   /** connect + first event */
@@ -13,7 +14,9 @@ export interface StreamLimits {
   idleTimeoutMs: number
 }
 
-export interface StreamOptions extends StreamLimits {
+export interface StreamOptions extends StreamLimits, Route {
+  /** The credential to stream on (the chat service's choice, kept across its retries); default: the route's. */
+  lease?: Lease | undefined
   /** The client's own abort (disconnect or shutdown). */
   signal?: AbortSignal | undefined
   /** Called with the Coze logid as soon as the response headers arrive. */

@@ -10,13 +10,14 @@
 // connection), so only `Done` (or `Interrupt`, after which Coze ends the stream without
 // Done) counts as a finished run; anything else is reported as truncated.
 import { Type, type Static } from 'typebox'
-import { ClientAbortError, errors } from '../errors.js'
+import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { cozeCall, reportUpstream, type CallOptions, type CozeClient } from './client.js'
 import type { StreamEndpoint } from './endpoints.js'
 import type { Usage } from './chat.js'
 import { decoder } from './decode.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
 import { fromCozeCode } from './errors.js'
+import type { Lease } from './credentials.js'
 
 // What the gateway reads of Coze's answers and events; anything else is left alone.
 const Loose = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: true })
@@ -188,20 +189,37 @@ export async function getWorkflowRun (coze: CozeClient, workflowId: string, exec
   }
 }
 
-/** stream_run: yields the run's events. Throws GatewayError / ClientAbortError. */
-export function streamWorkflow (coze: CozeClient, p: WorkflowRunParams, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
-  return relay(coze, '/v1/workflow/stream_run', 'workflow_stream', runBody(p), opts)
+/**
+ * stream_run: yields the run's events. Throws GatewayError / ClientAbortError. A run refused
+ * for its credential before any event (rate limit, auth) starts once more on another one.
+ */
+export async function * streamWorkflow (coze: CozeClient, p: WorkflowRunParams, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
+  let lease = opts.lease ?? coze.credentials.lease(opts)
+  for (;;) {
+    let started = false
+    try {
+      for await (const ev of relay(coze, '/v1/workflow/stream_run', 'workflow_stream', runBody(p), opts, lease)) {
+        started = true
+        yield ev
+      }
+      return
+    } catch (err) {
+      const next = !started && err instanceof GatewayError ? coze.credentials.retry(lease) : undefined
+      if (!next) throw err
+      lease = next
+    }
+  }
 }
 
 /** stream_resume: continues an interrupted run, streaming. */
 export function resumeWorkflow (coze: CozeClient, p: ResumeParams, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
-  return relay(coze, '/v1/workflow/stream_resume', 'workflow_resume', { ...p }, opts)
+  return relay(coze, '/v1/workflow/stream_resume', 'workflow_resume', { ...p }, opts, opts.lease ?? coze.credentials.lease(opts))
 }
 
 /** One SSE event as the SDK's parser yields it (one shared object: read it at once). */
 interface RawEvent { id?: string, event?: string, data?: string }
 
-async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint, body: object, opts: StreamOptions): AsyncGenerator<WorkflowEvent> {
+async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint, body: object, opts: StreamOptions, lease: Lease): AsyncGenerator<WorkflowEvent> {
   const guard = new StreamGuard(opts, 'workflow')
   let ended: 'done' | 'interrupt' | undefined
   let drained = false
@@ -212,7 +230,7 @@ async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint
 
   clock?.begin()
   try {
-    const callOpts = coze.options({ signal: guard.signal, stream: true, onLogid: guard.onLogid })
+    const callOpts = coze.options({ signal: guard.signal, stream: true, onLogid: guard.onLogid, token: await lease.token() })
     const source = await coze.api.post<object, AsyncIterable<RawEvent>>(path, body, true, callOpts)
     for await (const raw of source) {
       const event = raw.event
@@ -269,7 +287,9 @@ async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint
   } catch (err) {
     const e = guard.toError(err, TRUNCATED)
     report(e)
-    throw e
+    if (!(e instanceof GatewayError)) throw e
+    lease.report(e)
+    throw coze.credentials.explain(lease, e)
   } finally {
     guard.close(drained)
     clock?.end()
@@ -282,6 +302,7 @@ async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint
     throw e
   }
   report()
+  lease.report()
 }
 
 const TRUNCATED = 'The Coze workflow stream ended before the run finished (no Done event); the output is incomplete.'

@@ -6,6 +6,7 @@
 // A request does not pay prom-client's label validation and hashing: counters add to a
 // plain number per series and histograms queue their values, both handed to prom-client
 // when it is scraped (histograms also every BATCH values). Measured in bench/ (scenario 6).
+import type { CredentialState } from '../coze/credentials.js'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type HistogramConfiguration, type LabelValues } from 'prom-client'
 import type { Usage } from '../coze/chat.js'
 import type { UpstreamRecorder } from '../coze/client.js'
@@ -22,6 +23,8 @@ export interface MetricsOptions {
   upstreamMode: string
   /** Bot (and chatflow) ids that get their own `bot` label value; any other is `other`. */
   bots: Iterable<string>
+  /** The Coze credentials' states now (coze_gateway_credentials, read on scrape). */
+  credentials?: (() => Array<{ state: CredentialState }>) | undefined
 }
 
 /** At most this many configured bots get a label value of their own (the rest: `other`). */
@@ -198,6 +201,20 @@ export class Metrics implements UpstreamRecorder {
     })
     const info = new Gauge({ name: `${p}build_info`, help: 'Always 1: the gateway\'s version, Node version and upstream mode', labelNames: ['version', 'node', 'upstream_mode'], registers })
     info.set({ version: opts.version, node: process.version, upstream_mode: opts.upstreamMode }, 1)
+    const credentials = opts.credentials
+    if (credentials) {
+      new Gauge({
+        name: `${p}credentials`,
+        help: 'Coze credentials of the pool by state (active, cooldown, disabled)',
+        labelNames: ['state'],
+        registers,
+        collect () {
+          const n: Record<CredentialState, number> = { active: 0, cooldown: 0, disabled: 0 }
+          for (const c of credentials()) n[c.state]++
+          for (const [state, v] of Object.entries(n)) this.set({ state }, v)
+        }
+      })
+    }
     // Every surface's gauge exists from the start, so a dashboard shows 0 rather than no data.
     for (const s of ['api', 'chatbot', 'openai', 'workflow'] as const) this.openStreams.set({ surface: s }, 0)
     for (const r of REFUSAL_REASONS) this.refusals.inc({ reason: r }, 0)

@@ -87,9 +87,9 @@ export class FileLoader {
       if (signal?.aborted) throw new ClientAbortError()
       if (err instanceof InvalidParamError) throw err
       if (deadline.aborted) throw invalid(param, `could not fetch the image at ${shown(src.url)}: no complete answer within ${this.limits.timeoutMs} ms (OPENAI_IMAGE_FETCH_TIMEOUT_MS)`)
-      const e = err as { code?: string, message?: string }
-      if (e.code === 'EPRIVATEADDRESS') throw blocked(param, src.url)
-      throw invalid(param, `could not fetch the image at ${shown(src.url)}: ${e.code ?? e.message ?? 'network error'}`)
+      if ((err as { code?: string }).code === 'EPRIVATEADDRESS') throw blocked(param, src.url)
+      // Never the errno or the remote status: they would make this a port scanner.
+      throw cannotFetch(param, src.url)
     }
   }
 
@@ -98,7 +98,7 @@ export class FileLoader {
   private async fetch (start: URL, param: string, signal: AbortSignal): Promise<LoadedFile> {
     let url = start
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      if (!this.limits.allowPrivate && isPrivateLiteral(url.hostname)) throw blocked(param, url)
+      if (!this.limits.allowPrivate && isPrivateLiteral(url.hostname)) throw blocked(param, start)
       const res = await request(url, { method: 'GET', signal, dispatcher: this.agent, headers: { accept: 'image/*,*/*;q=0.5', 'user-agent': 'coze-gateway' } })
       // A body dropped early (redirect, error, too large) emits an abort error: never let it go uncaught.
       res.body.on('error', () => {})
@@ -111,7 +111,7 @@ export class FileLoader {
       }
       if (res.statusCode !== 200) {
         res.body.destroy()
-        throw invalid(param, `could not fetch the image at ${shown(url)}: it answered HTTP ${res.statusCode}`)
+        throw cannotFetch(param, start)
       }
       const declared = Number(res.headers['content-length'])
       if (declared > this.limits.maxBytes) {
@@ -139,8 +139,9 @@ export class FileLoader {
 const invalid = (param: string, message: string) => new InvalidParamError(param, `${param}: ${message}`, 'invalid_image_url')
 const tooLarge = (param: string, what: string, limits: ImageLimits) =>
   new InvalidParamError(param, `${param}: the ${what} is larger than ${mb(limits.maxBytes)} (OPENAI_IMAGE_MAX_MB)`, 'image_too_large')
+const cannotFetch = (param: string, url: URL) => invalid(param, `could not fetch the image at ${shown(url)}`)
 const blocked = (param: string, url: URL) =>
-  invalid(param, `the image host ${url.hostname} is a private address, which this gateway does not fetch (OPENAI_IMAGE_ALLOW_PRIVATE=false)`)
+  invalid(param, `could not fetch the image at ${shown(url)}: this gateway does not fetch loopback, private or link-local addresses (OPENAI_IMAGE_ALLOW_PRIVATE=false)`)
 
 /** The URL as shown in messages: no credentials, no query (it may hold a signature). */
 function shown (u: URL): string {
@@ -164,7 +165,7 @@ function decodeURIComponentSafe (s: string): string {
 const PRIVATE = new net.BlockList()
 for (const [net4, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
   ['172.16.0.0', 12], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) PRIVATE.addSubnet(net4, prefix, 'ipv4')
-for (const [net6, prefix] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net6, prefix, 'ipv6')
+for (const [net6, prefix] of [['::', 127], ['64:ff9b::', 96], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net6, prefix, 'ipv6')
 
 export function isPrivateAddress (address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)

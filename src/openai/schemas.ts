@@ -20,7 +20,6 @@ const ContentPart = Type.Object({
 export const OpenAIMessageSchema = Type.Object({
   role: Type.Union(['system', 'developer', 'user', 'assistant', 'tool', 'function'].map((r) => Type.Literal(r)),
     { description: 'system/developer are mapped like /api/v1/chat maps system (Coze has no system role)' }),
-  // Array first: with Ajv's coerceTypes 'array', a string branch before it would unwrap a one-part array.
   content: Type.Optional(Type.Union([Type.Array(ContentPart, { maxItems: 50 }), Type.String(), Type.Null()])),
   tool_call_id: Type.Optional(Type.String()),
   name: Type.Optional(Type.String())
@@ -55,10 +54,39 @@ export const OpenAIErrorSchema = Type.Object({
 const E = OpenAIErrorSchema
 export const OpenAIErrors = { 400: E, 402: E, 404: E, 409: E, 413: E, 415: E, 429: E, 500: E, 502: E, 503: E, 504: E }
 
-const Loose = (description: string) => Type.Object({}, { additionalProperties: true, description })
+const Open = { additionalProperties: true }
+
+const ChatCompletionSchema = Type.Object({
+  id: Type.String({ description: 'chatcmpl-<Coze chat id>' }),
+  object: Type.Literal('chat.completion'),
+  created: Type.Integer(),
+  model: Type.String(),
+  choices: Type.Array(Type.Object({
+    index: Type.Integer(),
+    message: Type.Object({
+      role: Type.Literal('assistant'),
+      content: Type.Union([Type.String(), Type.Null()]),
+      refusal: Type.Null()
+    }, { ...Open, description: 'Also reasoning_content (reasoning bots) and tool_calls (finish_reason tool_calls)' }),
+    logprobs: Type.Null(),
+    finish_reason: Type.String({ description: 'stop or tool_calls' })
+  }, Open)),
+  usage: Type.Object({ prompt_tokens: Type.Integer(), completion_tokens: Type.Integer(), total_tokens: Type.Integer() }, Open)
+}, {
+  ...Open,
+  description: 'chat.completion',
+  examples: [{
+    id: 'chatcmpl-7400000000000000002',
+    object: 'chat.completion',
+    created: 1736937000,
+    model: '7537334510896185359',
+    choices: [{ index: 0, message: { role: 'assistant', content: '你好！有什么可以帮你？', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 }
+  }]
+})
 
 export const ChatCompletionResponses = {
-  200: jsonOrStream(Loose('chat.completion'), ChunkFrameSchema,
+  200: jsonOrStream(ChatCompletionSchema, ChunkFrameSchema,
     'Non-stream: a chat.completion (application/json). With "stream": true: text/event-stream of chat.completion.chunk frames, then data: [DONE].'),
   ...OpenAIErrors
 }

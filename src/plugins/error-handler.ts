@@ -5,10 +5,12 @@
 // OpenAI's {error}). A surface names itself with `config: { surface }` on its routes (see
 // surfaceOf). Nothing internal leaks.
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { Config } from '../config.js'
 import { ClientAbortError, errors, type ErrorCode, type GatewayError } from '../errors.js'
 import type { RefusalReason } from '../metrics/metrics.js'
 import { toClientError } from '../fastify-errors.js'
+import { MAX_PARAM_CHARS } from '../schemas/ids.js'
 import type { Surface } from '../chat/types.js'
 import * as api from '../wires/api.js'
 import * as chatbot from '../wires/chatbot.js'
@@ -19,7 +21,13 @@ declare module 'fastify' {
     /** The client API the route belongs to: decides the error format. Default api. */
     surface?: Surface
   }
+  interface FastifyRequest {
+    /** The 4xx this request was refused with, for its log line. */
+    refusal: { code: string, reason: string } | null
+  }
 }
+
+type Limits = Pick<Config, 'MAX_UPLOAD_MB' | 'BODY_LIMIT_KB'>
 
 interface ErrorWire { body (e: GatewayError): unknown, headers?: Record<string, string> }
 
@@ -45,12 +53,21 @@ export function surfaceOf (app: FastifyInstance, surface: Surface): void {
   app.addHook('onRoute', (route) => { route.config = { ...route.config, surface } })
 }
 
+/** The surface of a URL no route matched (a bad URL, a parse error): by its prefix. */
+export function surfaceForPath (url: string): Surface {
+  if (url.startsWith('/v1/')) return 'openai'
+  if (url === '/chat' || url.startsWith('/chat/') || url.startsWith('/chat?') || url.startsWith('/session/')) return 'chatbot'
+  return 'api'
+}
+
 /** Logs and sends one error in the surface's format. */
-export function sendError (request: FastifyRequest, reply: FastifyReply, err: unknown, surface: Surface, maxUploadMb: number): FastifyReply | undefined {
+export function sendError (request: FastifyRequest, reply: FastifyReply, err: unknown, surface: Surface, limits: Limits): FastifyReply | undefined {
   // The client left: there is no one to answer (the upstream call was already aborted).
+  // The client left: there is no one to answer; its log line says so (observability).
   if (err instanceof ClientAbortError) return reply.code(499).send()
-  const e = toClientError(err, maxUploadMb)
-  request.observation.error = { code: e.code, coze_code: e.cozeCode, logid: e.logid }
+  const e = toClientError(err, { maxUploadMb: limits.MAX_UPLOAD_MB, bodyLimitKb: limits.BODY_LIMIT_KB, routeBodyLimit: request.routeOptions?.bodyLimit })
+  // A framework error (a bad URL) comes before onRequest, so before the observation.
+  if (request.observation) request.observation.error = { code: e.code, coze_code: e.cozeCode, logid: e.logid }
   const refusal = e.cozeCode === undefined ? REFUSALS[e.code] : undefined
   if (refusal) request.server.metrics.refused(refusal)
   if (e.statusCode >= 500 && e.code === 'INTERNAL_ERROR') {
@@ -58,6 +75,7 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, err: un
   } else if (e.statusCode >= 500 || e.cozeCode !== undefined) {
     request.log.warn({ code: e.code, coze_code: e.cozeCode, logid: e.logid }, e.message)
   }
+  if (e.statusCode < 500) request.refusal = { code: e.code, reason: e.message }
   if (reply.sent || reply.raw.headersSent) return undefined
   const wire = WIRES[surface]
   if (e.logid) void reply.header('x-coze-logid', e.logid)
@@ -66,10 +84,60 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, err: un
   return reply.code(e.statusCode).send(wire.body(e))
 }
 
-export default fp(async function errorHandler (app: FastifyInstance, opts: { maxUploadMb: number }) {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err, request.routeOptions.config.surface ?? 'api', opts.maxUploadMb))
+/** Every route by method and path pattern, to tell "no such path" (404) from "wrong method" (405). */
+class RouteTable {
+  private readonly routes: Array<{ method: string, path: RegExp, route: RouteOptions }> = []
+
+  add (route: RouteOptions): void {
+    if (route.url === '*' || route.url === '/*') return
+    const re = new RegExp(`^${route.url.split('/').map((seg) =>
+      seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')}$`)
+    for (const method of [route.method].flat()) this.routes.push({ method, path: re, route })
+  }
+
+  /** The 405 for a path that exists under other methods, in the surface of its routes. */
+  notAllowed (method: string, url: string): { error: GatewayError, surface: Surface } | undefined {
+    const path = url.split('?')[0] ?? '/'
+    const matches = this.routes.filter((r) => r.path.test(path))
+    const allow = [...new Set(matches.map((r) => r.method))].sort()
+    // No such path, or a route of this method found nothing (a file route's missing file): 404.
+    if (matches.length === 0 || allow.includes(method)) return undefined
+    return { error: errors.methodNotAllowed(method, path, allow), surface: matches[0]!.route.config?.surface ?? 'api' }
+  }
+}
+
+/** Fastify's frameworkErrors: a URL the router cannot read (bad percent-encoding, a path segment over the limit). */
+export function frameworkError (limits: Limits) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '/'
+    const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? errors.uriTooLong(MAX_PARAM_CHARS)
+      : err.code === 'FST_ERR_BAD_URL' ? errors.invalidUrl(path) : toClientError(err, { maxUploadMb: limits.MAX_UPLOAD_MB, bodyLimitKb: limits.BODY_LIMIT_KB })
+    // No route, so no request log line: this is it.
+    request.log.info({ method: request.method, url: request.url, statusCode: e.statusCode, code: e.code }, `refused: ${e.message}`)
+    return sendError(request, reply, e, surfaceForPath(request.url), limits)
+  }
+}
+
+export default fp(async function errorHandler (app: FastifyInstance, opts: { limits: Limits }) {
+  const table = new RouteTable()
+  app.decorateRequest('refusal', null)
+  app.addHook('onRoute', (route) => table.add(route))
+  app.decorate('methodNotAllowed', (request: FastifyRequest, reply: FastifyReply) => {
+    const hit = table.notAllowed(request.method, request.url)
+    return hit ? sendError(request, reply, hit.error, hit.surface, opts.limits) : undefined
+  })
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err, request.routeOptions.config.surface ?? 'api', opts.limits))
 
   app.setNotFoundHandler(app.rateLimit ? { preHandler: app.rateLimit() } : {}, (request, reply) => {
-    return sendError(request, reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/'), 'api', opts.maxUploadMb)
+    return app.methodNotAllowed(request, reply) ??
+      sendError(request, reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/'), 'api', opts.limits)
   })
 }, { name: 'error-handler' })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Answers 405 (with Allow) when the path exists under other methods; undefined otherwise. For 404 handlers. */
+    methodNotAllowed (request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined
+  }
+}

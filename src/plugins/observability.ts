@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Metrics } from '../metrics/metrics.js'
 import type { Config } from '../config.js'
+import { PROBE_PATHS } from '../public-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,8 +13,6 @@ declare module 'fastify' {
   }
 }
 
-/** Probes: logged at debug, so a load balancer's polling does not fill the log. */
-const PROBES = new Set(['/health', '/ready', '/metrics'])
 
 /** The bots and chatflows that get a `bot` label value of their own: the configured ones. */
 export function configuredBots (config: Pick<Config, 'COZE_BOT_ID' | 'modelMap' | 'chatflowMap'>): string[] {
@@ -24,7 +23,7 @@ export function configuredBots (config: Pick<Config, 'COZE_BOT_ID' | 'modelMap' 
 
 export default fp(async function observability (app: FastifyInstance) {
   const config = app.config
-  const metrics = new Metrics({ enabled: config.METRICS_ENABLED, version: config.version, upstreamMode: config.upstreamMode, bots: configuredBots(config) })
+  const metrics = new Metrics({ enabled: config.METRICS_ENABLED, version: config.version, upstreamMode: config.upstreamMode, bots: configuredBots(config), credentials: () => app.coze.credentials.snapshot() })
   app.decorate('metrics', metrics)
   app.coze.recorder = {
     upstream (endpoint, outcome, cozeCode, err) {
@@ -56,7 +55,8 @@ export default fp(async function observability (app: FastifyInstance) {
     metrics.http(route, request.method, status, ms)
     if (obs.split && obs.calls > 0) metrics.jsonAnswered(request.routeOptions.config.surface ?? 'api', obs.split.gateway_ms, obs.deltaArrivedMs)
     const line = logLine(request, reply, route, status, ms, aborted)
-    if (route !== undefined && PROBES.has(route)) request.log.debug(line, 'request')
+    // a load balancer's polling does not fill the log
+    if (status < 400 && route !== undefined && PROBE_PATHS.has(route)) request.log.debug(line, 'request')
     else request.log.info(line, aborted ? 'request aborted by the client' : 'request')
   }
 
@@ -84,7 +84,7 @@ function logLine (request: FastifyRequest, reply: FastifyReply, route: string | 
     route: route ?? null,
     statusCode: status,
     ms: Math.round(ms),
-    key: request.keyId ?? 'none'
+    key: request.principal?.id ?? 'none'
   }
   if (aborted) line.aborted = true
   if (logid) line.logid = logid
@@ -107,5 +107,6 @@ function logLine (request: FastifyRequest, reply: FastifyReply, route: string | 
     line.code = obs.error.code
     if (obs.error.coze_code !== undefined) line.coze_code = obs.error.coze_code
   }
+  if (request.refusal) line.reason = request.refusal.reason
   return line
 }

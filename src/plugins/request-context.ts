@@ -1,7 +1,7 @@
 // Per-request context every route shares: the request id, the start time, a signal that
 // aborts when the client goes away, callbacks that put Coze's ids on the response while
 // its headers can still be sent, the request's Observation (its Coze time, its chat, its
-// error: Server-Timing, metrics, the log line) and the id of the gateway key it came with.
+// error: Server-Timing, metrics, the log line).
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
@@ -27,11 +27,6 @@ declare module 'fastify' {
     goneController: AbortController | null
     /** What this request did, as measured: its Coze time, first delta, chat and error. */
     observation: Observation
-    /**
-     * The id of the gateway API key the request was authenticated with: the one place the
-     * access control sets it (undefined without keys; metrics and logs say "none").
-     */
-    keyId: string | undefined
   }
   interface FastifyReply {
     /** Puts the Coze logid on the response (x-coze-logid) if its headers are not sent yet. */
@@ -58,7 +53,6 @@ export default fp(async function requestContext (app: FastifyInstance) {
   app.decorateRequest('res', null)
   app.decorateRequest('goneController', null)
   app.decorateRequest('observation', null as unknown as Observation)
-  app.decorateRequest('keyId', undefined)
   app.decorateRequest('clientGone', {
     getter () {
       if (!this.goneController) {

@@ -1,4 +1,5 @@
-// OpenAPI 3 at /docs/json and Swagger UI at /docs.
+// OpenAPI 3 at /docs/json and Swagger UI at /docs. What the document adds to the route
+// schemas (operation ids, examples, security) is in ./openapi.ts.
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -6,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { ErrorEnvelopeSchema } from '../schemas/common.js'
 import { SSE_FRAMES_DOC } from '../schemas/chat.js'
 import { SIMPLE_CHAT_DOC, SIMPLE_CHAT_TAG } from '../schemas/simple-chat.js'
+import { finishDocument, SECURITY_SCHEME, transformRoute } from './openapi.js'
 
 export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { version: string }) {
   app.addSchema(ErrorEnvelopeSchema)
@@ -16,8 +18,17 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
         title: 'Coze Gateway API',
         version: opts.version,
         description: 'A REST gateway in front of the Coze (扣子) Open API. The Coze token stays on the server.\n\n' +
-          'Every JSON answer, errors included, is the envelope `{ "success": bool, "message": string, "data": ... }`.\n\n' + SSE_FRAMES_DOC
+          'Every JSON answer, errors included, is the envelope `{ "success": bool, "message": string, "data": ... }`.\n\n' + SSE_FRAMES_DOC,
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' }
       },
+      servers: [{ url: '/', description: 'The gateway serving this document' }],
+      components: {
+        securitySchemes: {
+          [SECURITY_SCHEME]: { type: 'http', scheme: 'bearer', description: 'A gateway API key, when the gateway has keys configured; without keys, no credentials are needed. The Coze token never leaves the server.' }
+        }
+      },
+      // optional: no credentials, or a gateway API key
+      security: [{}, { [SECURITY_SCHEME]: [] }],
       tags: [
         { name: 'system', description: 'Health, status and configuration' },
         { name: 'chat', description: 'Chat with a Coze bot, as JSON or Server-Sent Events' },
@@ -29,9 +40,14 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
         { name: 'bots', description: 'Bots of a workspace and their profiles (prologue, suggested questions)' },
         { name: 'audio', description: 'Text to speech, speech to text and the voice list' },
         { name: 'account', description: 'The Coze account behind the gateway token' },
+        { name: 'auth', description: 'Token vending: short-lived Coze access tokens for frontends that talk to Coze directly (needs an OAuth app and a gateway key with the vend scope)' },
         { name: 'openai', description: 'OpenAI-compatible API: any OpenAI client can talk to a Coze bot (errors in OpenAI format)' }
       ]
-    }
+    },
+    // shared schemas keep their $id as component name (components/schemas/ErrorEnvelope)
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
+    transform: transformRoute,
+    transformObject: (doc) => finishDocument('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject)
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
 }, { name: 'swagger' })

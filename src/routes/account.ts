@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { GatewayError } from '../errors.js'
 import { getMe, listWorkspaces } from '../coze/account.js'
-import { Envelope, ErrorRef, Timestamp, UpstreamErrors } from '../schemas/common.js'
+import { Envelope, ErrorRef, PageNum, PageSize, Timestamp, UpstreamErrors } from '../schemas/common.js'
 import { errorBody } from '../wires/api.js'
 import { upstreamOptions } from '../plugins/request-context.js'
 
@@ -48,8 +48,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['account'],
       summary: 'Workspaces of the Coze account, paged',
       querystring: Type.Object({
-        page_num: Type.Integer({ minimum: 1, default: 1 }),
-        page_size: Type.Integer({ minimum: 1, maximum: 50, default: 20 })
+        page_num: PageNum(),
+        page_size: PageSize(50)
       }),
       response: { 200: Envelope(Type.Array(Workspace), { pagination: Pagination }), ...UpstreamErrors }
     }

@@ -2,9 +2,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { listVoices, synthesize, transcribe } from '../coze/audio.js'
-import { SpeechBodySchema, SpeechResponses, TranscriptionResponses, VoicesQuerySchema, VoicesResponses } from '../schemas/audio.js'
+import { SpeechBodySchema, SpeechResponses, TranscriptionForm, TranscriptionResponses, VoicesQuerySchema, VoicesResponses } from '../schemas/audio.js'
 import { audioFile } from './audio-file.js'
-import { uploadBodyLimit, withFilePart } from './multipart-file.js'
+import { uploadRoute, withFilePart } from './multipart-file.js'
 import { upstreamOptions } from '../plugins/request-context.js'
 
 const audioRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -27,9 +27,10 @@ const audioRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Speech to text: a multipart `file` (mp3, wav or ogg), streamed to Coze',
       description: `Up to ${app.config.MAX_UPLOAD_MB} MB (MAX_UPLOAD_MB) → 413 above. \`data\` = \`{text}\`.`,
       consumes: ['multipart/form-data'],
+      multipartForm: TranscriptionForm,
       response: TranscriptionResponses
     },
-    bodyLimit: uploadBodyLimit(app.config.MAX_UPLOAD_MB)
+    ...uploadRoute(app.config.MAX_UPLOAD_MB)
   }, async (request, reply) => withFilePart(request, app.config.MAX_UPLOAD_MB, async (part) => {
     const text = await transcribe(app.coze, audioFile(part), part.fileName, upstreamOptions(request, reply))
     return ok('Audio transcribed successfully', { text })

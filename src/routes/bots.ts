@@ -1,9 +1,12 @@
 // The bots of a workspace and one bot's profile: what a chat UI shows before the first message.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
-import { getBot, listBots } from '../coze/bots.js'
+import { getBot, listBots, type BotSummary } from '../coze/bots.js'
+import { isoFromUnix } from '../time.js'
 import { BotParamsSchema, BotResponses, ListBotsQuerySchema, ListBotsResponses } from '../schemas/bots.js'
 import { upstreamOptions } from '../plugins/request-context.js'
+
+const botView = (b: BotSummary) => ({ ...b, published_at: isoFromUnix(b.published_at), updated_at: isoFromUnix(b.updated_at) })
 
 const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/bots', {
@@ -19,7 +22,7 @@ const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { workspace_id: workspaceId, page_num: pageNum, page_size: pageSize, publish_status: publishStatus } = request.query
     const page = await listBots(app.coze, { workspace_id: workspaceId, page_num: pageNum, page_size: pageSize, publish_status: publishStatus },
       upstreamOptions(request, reply))
-    return ok('Bots retrieved successfully', page.items, {
+    return ok('Bots retrieved successfully', page.items.map(botView), {
       pagination: { page_num: pageNum, page_size: pageSize, total_count: page.total, has_more: pageNum * pageSize < page.total }
     })
   })
@@ -34,7 +37,7 @@ const botRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const bot = await getBot(app.coze, request.params.bot_id, upstreamOptions(request, reply))
-    return ok('Bot retrieved successfully', bot)
+    return ok('Bot retrieved successfully', botView(bot))
   })
 }
 

@@ -5,6 +5,7 @@ import { ok } from '../envelope.js'
 import { CancelBodySchema, CancelResponses, ToolOutputsBodySchema, ToolOutputsResponses } from '../schemas/chat-actions.js'
 import { chatAnswer, chatWire } from '../wires/api.js'
 import { answer } from './chat-reply.js'
+import { isoFromUnix } from '../time.js'
 
 const chatActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/v1/chat/tool-outputs', {
@@ -40,8 +41,8 @@ const chatActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: CancelResponses
     }
   }, async (request, reply) => {
-    const chat = await app.chat.cancel(request.body, { signal: request.clientGone, onLogid: reply.onLogid, observation: request.observation })
-    return ok('Chat canceled', { ...chat, timestamp: new Date().toISOString() })
+    const chat = await app.chat.cancel(request.body, { signal: request.clientGone, onLogid: reply.onLogid, observation: request.observation, principal: request.principal })
+    return ok('Chat canceled', { ...chat, ...(chat.created_at !== undefined ? { created_at: isoFromUnix(chat.created_at) } : {}), timestamp: new Date().toISOString() })
   })
 }
 

@@ -8,7 +8,7 @@ import { relaySse, type SseWire } from '../sse.js'
 
 export function chatContext (reply: FastifyReply, signal: AbortSignal): ChatContext {
   const request = reply.request
-  return { signal, onLogid: reply.onLogid, onChat: reply.onChat, observation: request.observation, keyId: request.keyId }
+  return { signal, onLogid: reply.onLogid, onChat: reply.onChat, observation: request.observation, principal: request.principal }
 }
 
 export async function answer<T> (

@@ -7,7 +7,7 @@ import { Envelope, Timestamp } from '../schemas/common.js'
 const Upstream = Type.Object({
   mode: Type.String({ description: 'coze, or emulator in demo mode' }),
   state: Type.String({ description: 'unknown, up or down: the last known state, from real traffic and a background check' }),
-  last_checked: Type.Union([Type.String(), Type.Null()]),
+  last_checked: Type.Union([Timestamp, Type.Null()]),
   last_error: Type.Optional(Type.String())
 })
 
@@ -28,7 +28,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['system'],
       summary: 'Health probe',
       description: 'Always 200 while the gateway serves. `status` is degraded when Coze was last seen unreachable or rejecting the token. Never calls Coze inline.',
-      response: { 200: Envelope(HealthData, { status: Type.String(), timestamp: Type.String(), version: Type.String(), upstream: Upstream }) }
+      response: { 200: Envelope(HealthData, { status: Type.String(), timestamp: Timestamp, version: Type.String(), upstream: Upstream }) }
     }
   }, async () => {
     app.upstream.refreshIfStale()
@@ -49,7 +49,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['system'],
       summary: 'Service status and where the docs are',
-      response: { 200: Envelope(RootData, { status: Type.String(), timestamp: Type.String(), version: Type.String(), docs: Type.String() }) }
+      response: { 200: Envelope(RootData, { status: Type.String(), timestamp: Timestamp, version: Type.String(), docs: Type.String() }) }
     }
   }, async () => {
     const body = { status: 'running' as const, message: 'Coze SDK API Service is running', timestamp: new Date().toISOString(), version: app.config.version, docs: '/docs' }

@@ -15,13 +15,15 @@ import chatActionRoutes from './chat-actions.js'
 import workflowRoutes from './workflows.js'
 import botRoutes from './bots.js'
 import audioRoutes from './audio.js'
+import authRoutes from './auth.js'
 
 export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes)
   await app.register(readinessRoutes)
   await app.register(metricsRoutes)
   await app.register(configRoutes)
-  await app.register(accountRoutes)
+  // ACCOUNT_ROUTES=false: the Coze account behind the token is not readable at all (404).
+  if (app.config.ACCOUNT_ROUTES) await app.register(accountRoutes)
   await app.register(chatRoutes)
   await app.register(uploadRoutes)
   await app.register(sessionRoutes)
@@ -30,7 +32,8 @@ export async function registerRoutes (app: FastifyInstance): Promise<void> {
   await app.register(openaiRoutes)
   await app.register(chatActionRoutes)
   await app.register(workflowRoutes)
-  await app.register(botRoutes)
+  if (app.config.ACCOUNT_ROUTES) await app.register(botRoutes)
   await app.register(audioRoutes)
+  await app.register(authRoutes)
   await app.register(import('./playground.js'))
 }

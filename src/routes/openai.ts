@@ -9,9 +9,9 @@ import { uploadFile } from '../coze/files.js'
 import type { UpstreamClock } from '../coze/client.js'
 import { synthesize, transcribe } from '../coze/audio.js'
 import { SpeechBodySchema, speechRequest } from '../openai/audio.js'
-import { SpeechResponses } from '../schemas/audio.js'
+import { SpeechResponses, TranscriptionForm } from '../schemas/audio.js'
 import { audioFile } from './audio-file.js'
-import { uploadBodyLimit, withFilePart } from './multipart-file.js'
+import { uploadRoute, withFilePart } from './multipart-file.js'
 import { ClientAbortError, GatewayError, errors } from '../errors.js'
 import type { ChatContext, ChatEvent } from '../chat/types.js'
 import { sendError, surfaceOf } from '../plugins/error-handler.js'
@@ -41,7 +41,7 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
   app.setNotFoundHandler(app.rateLimit ? { preHandler: app.rateLimit() } : {}, (request, reply) => {
     const path = request.url.split('?')[0]
     const e = errors.notFound(`Invalid URL (${request.method} ${path}): this gateway serves POST /v1/chat/completions, POST /v1/audio/speech, POST /v1/audio/transcriptions and GET /v1/models.`)
-    return sendError(request, reply, e, 'openai', config.MAX_UPLOAD_MB)
+    return app.methodNotAllowed(request, reply) ?? sendError(request, reply, e, 'openai', config)
   })
 
   app.post('/chat/completions', {
@@ -68,8 +68,11 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       const req = { surface: 'openai' as const, user_id: user, ...mapped.toolOutputs }
       run = (ctx) => app.chat.toolOutputs(req, ctx)
     } else {
-      await uploadAll(app, loader, reply, mapped.files, request.clientGone, request.observation)
       const req = { surface: 'openai' as const, bot_id: model, user_id: user, messages: mapped.messages }
+      // Allow-lists and budget before any image goes up to Coze.
+      app.chat.authorize(req, request)
+      await app.access.checkBudget(request.principal)
+      await uploadAll(app, loader, reply, mapped.files, request.clientGone, request.observation)
       run = (ctx) => unknownModelAs404(app.chat.chat(req, ctx), model)
     }
     const stream = body.stream === true
@@ -95,9 +98,10 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['openai'],
       summary: 'OpenAI-compatible speech to text: multipart `file` (mp3, wav or ogg) and `model` (ignored); answers `{text}`',
       consumes: ['multipart/form-data'],
+      multipartForm: Type.Object({ ...TranscriptionForm.properties, model: Type.Optional(Type.String({ description: 'Accepted and ignored' })) }, { required: ['file'] }),
       response: { 200: Type.Object({ text: Type.String() }), ...OpenAIErrors }
     },
-    bodyLimit: uploadBodyLimit(config.MAX_UPLOAD_MB)
+    ...uploadRoute(config.MAX_UPLOAD_MB)
   }, async (request, reply) => withFilePart(request, config.MAX_UPLOAD_MB, async (part) =>
     ({ text: await transcribe(app.coze, audioFile(part), part.fileName, upstreamOptions(request, reply)) })))
 
@@ -108,7 +112,12 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Each entry names its Coze bot (`bot_id`) and, when Coze could tell, the bot name (cached 10 minutes).',
       response: { 200: ModelListSchema, ...OpenAIErrors }
     }
-  }, async () => ({ object: 'list' as const, data: await catalog.list() }))
+  }, async (request) => ({
+    object: 'list' as const,
+    data: (await catalog.list()).filter((m) => m.workflow_id
+      ? app.access.workflowAllowed(request.principal, m.workflow_id)
+      : app.access.botAllowed(request.principal, m.bot_id ?? m.id, 'openai'))
+  }))
 
   app.get('/models/:model', {
     schema: {
@@ -117,7 +126,10 @@ const v1: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ model: Type.String({ minLength: 1, description: 'URL-encoded (a "/" in a name is %2F)' }) }),
       response: { 200: ModelSchema, ...OpenAIErrors }
     }
-  }, async (request) => catalog.retrieve(request.params.model))
+  }, async (request) => {
+    app.chat.authorize({ surface: 'openai', bot_id: request.params.model, messages: [] }, request)
+    return catalog.retrieve(request.params.model)
+  })
 }
 
 /** Uploads image/file parts to Coze, one at a time, and fills in their file ids. */
@@ -125,7 +137,8 @@ async function uploadAll (app: FastifyInstance, loader: FileLoader, reply: Fasti
   for (const f of files) {
     const loaded = await loader.load(f.source, f.param, signal)
     if (signal.aborted) throw new ClientAbortError()
-    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, { onLogid: reply.onLogid, clock })
+    const uploaded = await uploadFile(app.coze, Readable.from([loaded.data]), loaded.fileName, { signal, onLogid: reply.onLogid, clock })
+      .catch((err: unknown) => { throw signal.aborted ? new ClientAbortError() : err })
     setFileId(f, uploaded.id)
   }
 }

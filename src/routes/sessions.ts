@@ -4,9 +4,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ok } from '../envelope.js'
 import { errors } from '../errors.js'
 import { sessionView } from '../sessions/view.js'
-import { CommonErrors, Envelope, ErrorRef, UpstreamErrors } from '../schemas/common.js'
+import { CommonErrors, Envelope, ErrorRef, Timestamp, UpstreamErrors } from '../schemas/common.js'
 import { CreateSessionBody, OwnerQuery, PageQuery, Pagination, SessionParams, SessionSchema, USER_ID } from '../schemas/sessions.js'
 import { allowEmptyJsonBody } from './optional-body.js'
+import type { FastifyRequest } from 'fastify'
+import type { SessionRecord } from '../sessions/types.js'
 
 const OwnerBody = Type.Object({ user_id: Type.Optional(USER_ID) })
 const NotFound = { 404: ErrorRef }
@@ -14,6 +16,9 @@ const NotFound = { 404: ErrorRef }
 const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   allowEmptyJsonBody(app)
   const userOf = (id: string | undefined) => id || app.config.DEFAULT_USER_ID || undefined
+  // Sessions are owned by user_id, and by the key too when keys are on.
+  const ownerOf = (request: FastifyRequest, id: string | undefined) => app.access.ownerOf(request.principal, userOf(id))
+  const view = (request: FastifyRequest, r: SessionRecord) => sessionView(r, app.access.userOf(request.principal, r.user_id))
 
   app.post('/api/v1/sessions', {
     schema: {
@@ -24,12 +29,13 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Envelope(SessionSchema, { session_id: Type.String(), conversation_id: Type.String() }), ...UpstreamErrors }
     }
   }, async (request) => {
-    const userId = userOf(request.body.user_id)
-    if (!userId) throw errors.userIdRequired()
+    const owner = ownerOf(request, request.body.user_id)
+    if (!userOf(request.body.user_id) || !owner) throw errors.userIdRequired()
     const botId = request.body.bot_id || app.config.COZE_BOT_ID
     if (!botId) throw errors.botIdRequired()
-    const r = await app.sessions.create(userId, botId, true, request.clientGone, request.observation)
-    return ok('Session created', sessionView(r), { session_id: r.session_id, conversation_id: r.conversation_id })
+    app.access.checkBot(request.principal, botId)
+    const r = await app.sessions.create(owner, botId, true, request.clientGone, request.observation)
+    return ok('Session created', view(request, r), { session_id: r.session_id, conversation_id: r.conversation_id })
   })
 
   app.get('/api/v1/sessions', {
@@ -41,10 +47,10 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { page_num: pageNum, page_size: pageSize } = request.query
-    const userId = userOf(request.query.user_id)
-    if (!userId) throw errors.userIdRequired('GET /api/v1/sessions?user_id=<your end user\'s id>')
-    const page = await app.sessions.list(userId, pageNum, pageSize)
-    return ok('Sessions retrieved successfully', page.items.map(sessionView), {
+    const owner = ownerOf(request, request.query.user_id)
+    if (!userOf(request.query.user_id) || !owner) throw errors.userIdRequired('GET /api/v1/sessions?user_id=<your end user\'s id>')
+    const page = await app.sessions.list(owner, pageNum, pageSize)
+    return ok('Sessions retrieved successfully', page.items.map((r) => view(request, r)), {
       pagination: { page_num: pageNum, page_size: pageSize, total_count: page.total, has_more: pageNum * pageSize < page.total }
     })
   })
@@ -58,8 +64,8 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Envelope(SessionSchema), ...CommonErrors, ...NotFound, 503: ErrorRef }
     }
   }, async (request) => {
-    const r = await app.sessions.find(request.params.session_id, request.query.user_id)
-    return ok('Session retrieved successfully', sessionView(r))
+    const r = await app.sessions.find(request.params.session_id, ownerOf(request, request.query.user_id))
+    return ok('Session retrieved successfully', view(request, r))
   })
 
   app.post('/api/v1/sessions/:session_id/clear', {
@@ -71,13 +77,13 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: SessionParams,
       querystring: OwnerQuery,
       body: OwnerBody,
-      response: { 200: Envelope(SessionSchema, { cleared_at: Type.String() }), ...UpstreamErrors }
+      response: { 200: Envelope(SessionSchema, { cleared_at: Timestamp }), ...UpstreamErrors }
     }
   }, async (request) => {
-    const userId = request.query.user_id ?? request.body.user_id
-    const r = await app.sessions.clear(request.params.session_id, userId, request.clientGone, request.observation)
-    const view = sessionView(r)
-    return ok('Session cleared: the bot no longer sees earlier turns', view, { cleared_at: view.cleared_at })
+    const owner = ownerOf(request, request.query.user_id ?? request.body.user_id)
+    const r = await app.sessions.clear(request.params.session_id, owner, request.clientGone, request.observation)
+    const shown = view(request, r)
+    return ok('Session cleared: the bot no longer sees earlier turns', shown, { cleared_at: shown.cleared_at })
   })
 
   app.delete('/api/v1/sessions/:session_id', {
@@ -90,7 +96,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Envelope(Type.Object({ session_id: Type.String(), deleted: Type.Boolean() }, { examples: [{ session_id: 'demo_session_1', deleted: true }] })), ...CommonErrors, ...NotFound, 503: ErrorRef }
     }
   }, async (request) => {
-    const r = await app.sessions.remove(request.params.session_id, request.query.user_id)
+    const r = await app.sessions.remove(request.params.session_id, ownerOf(request, request.query.user_id))
     return ok('Session deleted', { session_id: r.session_id, deleted: true })
   })
 }

@@ -13,6 +13,7 @@ import { ChatbotFrameSchema, chatReply, chunkWire } from '../wires/chatbot.js'
 import { streamOnly } from '../schemas/common.js'
 import { answer } from './chat-reply.js'
 import { allowEmptyJsonBody } from './optional-body.js'
+import type { FastifyRequest } from 'fastify'
 
 /** The chatbot service always chats on a session: a new one when none is named. */
 function chatRequest (body: SimpleChatBody): ChatRequest & { session_id: string } {
@@ -30,6 +31,9 @@ const iso = (ms: number) => new Date(ms).toISOString()
 const simpleChatRoutes: FastifyPluginAsyncTypebox = async (app) => {
   allowEmptyJsonBody(app)
   surfaceOf(app, 'chatbot')
+  // As on /chat: no user_id means DEFAULT_USER_ID, else "anonymous" (never "whoever owns the session").
+  const ownerOf = (request: FastifyRequest, userId: string | undefined) =>
+    app.access.ownerOf(request.principal, userId || app.config.DEFAULT_USER_ID || 'anonymous')
 
   app.post('/chat', {
     schema: {
@@ -66,8 +70,8 @@ const simpleChatRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SimpleSessionInfo, ...SimpleErrors }
     }
   }, async (request) => {
-    const r = await app.sessions.find(request.params.session_id, request.query.user_id)
-    return { session_id: r.session_id, user_id: r.user_id, conversation_id: r.conversation_id, last_activity: iso(r.last_activity), message_count: r.message_count, status: r.status }
+    const r = await app.sessions.find(request.params.session_id, ownerOf(request, request.query.user_id))
+    return { session_id: r.session_id, user_id: app.access.userOf(request.principal, r.user_id), conversation_id: r.conversation_id, last_activity: iso(r.last_activity), message_count: r.message_count, status: r.status }
   })
 
   app.post('/session/:session_id/clear', {
@@ -79,7 +83,7 @@ const simpleChatRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SimpleClearReply, ...SimpleErrors }
     }
   }, async (request) => {
-    const r = await app.sessions.clear(request.params.session_id, request.query.user_id, request.clientGone, request.observation)
+    const r = await app.sessions.clear(request.params.session_id, ownerOf(request, request.query.user_id), request.clientGone, request.observation)
     return { message: 'Session cleared successfully', session_id: r.session_id, cleared_at: iso(r.cleared_at ?? Date.now()) }
   })
 }

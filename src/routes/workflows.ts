@@ -5,7 +5,7 @@ import { ok } from '../envelope.js'
 import { errors } from '../errors.js'
 import {
   getWorkflowRun, resumeWorkflow, runWorkflow, startWorkflowRun, streamWorkflow,
-  type WorkflowInterrupt, type WorkflowRunParams
+  type WorkflowEvent, type WorkflowInterrupt, type WorkflowRunParams
 } from '../coze/workflows.js'
 import {
   ChatflowBodySchema, ChatflowResponses, ExecuteBodySchema, ExecuteResponses, ResumeBodySchema, ResumeResponses, RunBodySchema, RunResponses, RunStateResponses,
@@ -18,6 +18,9 @@ import { chatAnswer, chatWire } from '../wires/api.js'
 import { answer } from './chat-reply.js'
 import { surfaceOf } from '../plugins/error-handler.js'
 import { upstreamOptions } from '../plugins/request-context.js'
+import { isoFromUnix } from '../time.js'
+import type { FastifyRequest } from 'fastify'
+import type { Usage } from '../coze/chat.js'
 
 const now = () => new Date().toISOString()
 
@@ -48,6 +51,20 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const syncTimeout = () => app.config.COZE_WORKFLOW_TIMEOUT_MS
   const limits = { connectTimeoutMs: app.config.COZE_CONNECT_TIMEOUT_MS, idleTimeoutMs: app.config.COZE_IDLE_TIMEOUT_MS }
   surfaceOf(app, 'workflow')
+  // Every route here names a workflow: ALLOWED_WORKFLOW_IDS, the key's workflows and its budget, before Coze.
+  app.addHook('preHandler', async (request) => {
+    const { workflow_id: workflowId } = request.params as { workflow_id: string }
+    app.access.checkWorkflow(request.principal, workflowId)
+    await app.access.checkBudget(request.principal)
+  })
+  const spend = (request: FastifyRequest, usage: Usage | null | undefined) => app.access.spend(request.principal, usage?.token_count)
+  /** Workflow events, their reported usage counted against the key's budget. */
+  async function * metered (request: FastifyRequest, events: AsyncIterable<WorkflowEvent>): AsyncGenerator<WorkflowEvent> {
+    for await (const ev of events) {
+      if (ev.type === 'workflow_message') await spend(request, ev.usage)
+      yield ev
+    }
+  }
 
   app.post('/api/v1/workflows/:workflow_id/run', {
     schema: {
@@ -69,13 +86,14 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const call = upstreamOptions(request, reply)
     if (body.stream === true) {
       if (body.is_async === true) throw errors.notBoth('stream', 'is_async', 'stream the run, or start it with is_async and poll GET /api/v1/workflows/{workflow_id}/runs/{execute_id}')
-      return relaySse(app, reply, (signal) => streamWorkflow(app.coze, params, { ...limits, ...call, signal }), workflowWire)
+      return relaySse(app, reply, (signal) => metered(request, streamWorkflow(app.coze, params, { ...limits, ...call, signal })), workflowWire)
     }
     if (body.is_async === true) {
       const r = await startWorkflowRun(app.coze, params, call)
       return ok(`Workflow run started: poll GET /api/v1/workflows/${workflowId}/runs/${r.execute_id}`, { execute_id: r.execute_id, status: 'running', debug_url: r.debug_url })
     }
     const r = await runWorkflow(app.coze, params, { ...call, timeoutMs: syncTimeout() })
+    await spend(request, r.usage)
     const data = {
       status: r.interrupt ? 'interrupted' : 'completed',
       output: r.output,
@@ -129,7 +147,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
       : r.status === 'failed'
         ? `Workflow run failed: ${r.error?.message ?? 'no reason given'}`
         : r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow run is still running'
-    return ok(message, { ...r, workflow_id: workflowId })
+    return ok(message, { ...r, workflow_id: workflowId, created_at: isoFromUnix(r.created_at), updated_at: isoFromUnix(r.updated_at) })
   })
 
   app.post('/api/v1/workflows/:workflow_id/resume', {
@@ -145,7 +163,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { workflow_id: workflowId } = request.params
     const { event_id: eventId, resume_data: resumeData, interrupt_type: interruptType } = request.body
     const call = upstreamOptions(request, reply)
-    return relaySse(app, reply, (signal) => resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...limits, ...call, signal }), workflowWire)
+    return relaySse(app, reply, (signal) => metered(request, resumeWorkflow(app.coze, { workflow_id: workflowId, event_id: eventId, resume_data: resumeData, interrupt_type: interruptType }, { ...limits, ...call, signal })), workflowWire)
   })
 
   app.post('/api/v1/workflows/:workflow_id/execute', {
@@ -165,6 +183,7 @@ const workflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const startTime = now()
     const r = await runWorkflow(app.coze, { workflow_id: workflowId, parameters: parametersOf(inputs, 'inputs') },
       { ...upstreamOptions(request, reply), timeoutMs: syncTimeout() })
+    await spend(request, r.usage)
     return ok(r.interrupt ? interruptMessage(workflowId, r.interrupt) : 'Workflow executed successfully', {
       execution_id: r.execute_id ?? null,
       status: r.interrupt ? 'interrupted' : 'completed',

@@ -1,7 +1,7 @@
 // Schemas of the audio routes (/api/v1/audio/*).
 import { Type, type Static } from 'typebox'
 import { SPEECH_FORMATS } from '../coze/audio.js'
-import { Envelope, ErrorRef, UpstreamErrors } from './common.js'
+import { Envelope, ErrorRef, PageNum, PageSize, UpstreamErrors } from './common.js'
 
 export const SpeechBodySchema = Type.Object({
   input: Type.String({ minLength: 1, maxLength: 1024, description: 'The text to speak, 1 to 1,024 characters' }),
@@ -22,6 +22,11 @@ export const SpeechResponses = {
   ...UpstreamErrors
 }
 
+/** The multipart/form-data fields of a transcription (for the OpenAPI document: the route reads the stream). */
+export const TranscriptionForm = Type.Object({
+  file: Type.String({ format: 'binary', description: 'The audio: mp3, wav or ogg (by file name or Content-Type)' })
+}, { required: ['file'] })
+
 export const TranscriptionResponses = {
   200: Envelope(Type.Object({ text: Type.String() }, { examples: [{ text: '你好，我想查询明天的天气。' }] })),
   413: ErrorRef,
@@ -30,8 +35,8 @@ export const TranscriptionResponses = {
 }
 
 export const VoicesQuerySchema = Type.Object({
-  page_num: Type.Integer({ minimum: 1, default: 1 }),
-  page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 })
+  page_num: PageNum(),
+  page_size: PageSize(100)
 })
 
 const Voice = Type.Object({

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Envelope, UpstreamErrors } from './common.js'
+import { Envelope, PageNum, PageSize, Timestamp, UpstreamErrors } from './common.js'
 import { CozeId } from './ids.js'
 
 export const BotSchema = Type.Object({
@@ -11,15 +11,15 @@ export const BotSchema = Type.Object({
   prologue: Type.Union([Type.String(), Type.Null()], { description: 'The opening line; null in a list when Coze could not give this bot\'s details' }),
   suggested_questions: Type.Array(Type.String()),
   is_published: Type.Boolean(),
-  published_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds (list only)' }),
-  updated_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds' }),
+  published_at: Type.Union([Timestamp, Type.Null()], { description: 'ISO 8601 (list only)' }),
+  updated_at: Type.Union([Timestamp, Type.Null()], { description: 'ISO 8601' }),
   version: Type.Optional(Type.String())
-}, { examples: [{ bot_id: '7537334510896185359', id: '7537334510896185359', name: 'Echo', description: 'Repeats your question.', icon_url: 'https://…/icon.png', prologue: 'Hi!', suggested_questions: ['Which turn is this?'], is_published: true, published_at: 1735689600, updated_at: 1735689600 }] })
+}, { examples: [{ bot_id: '7537334510896185359', id: '7537334510896185359', name: 'Echo', description: 'Repeats your question.', icon_url: 'https://…/icon.png', prologue: 'Hi!', suggested_questions: ['Which turn is this?'], is_published: true, published_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-01T00:00:00.000Z' }] })
 
 export const ListBotsQuerySchema = Type.Object({
   workspace_id: CozeId('The Coze workspace (space) id: see GET /api/v1/workspaces'),
-  page_num: Type.Integer({ minimum: 1, default: 1 }),
-  page_size: Type.Integer({ minimum: 1, maximum: 50, default: 20 }),
+  page_num: PageNum(),
+  page_size: PageSize(50),
   publish_status: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('published_online'), Type.Literal('published_draft'), Type.Literal('unpublished_draft')], {
     description: 'Coze filter; default published_online (bots published as the current version)'
   }))

@@ -35,7 +35,7 @@ const CancelData = Type.Object({
   chat_id: Type.String(),
   status: Type.String({ description: 'The chat\'s final status: canceled' }),
   bot_id: Type.Optional(Type.String()),
-  created_at: Type.Optional(Type.Integer()),
+  created_at: Type.Optional(Type.Union([Timestamp, Type.Null()], { description: 'ISO 8601: when the chat was created' })),
   timestamp: Timestamp
 })
 

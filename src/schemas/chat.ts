@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Envelope, Timestamp, UpstreamErrors, Usage, jsonOrStream } from './common.js'
 import { ChatFrameSchema } from '../wires/api.js'
+import { COZE_ID_PATTERN, SESSION_ID_PATTERN } from './ids.js'
 
 export const ContentPartSchema = Type.Object({
   type: Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file'), Type.Literal('audio')]),
@@ -11,8 +12,7 @@ export const ContentPartSchema = Type.Object({
 
 export const ChatMessageSchema = Type.Object({
   role: Type.Union([Type.Literal('user'), Type.Literal('assistant'), Type.Literal('system')], { description: 'system messages are mapped: see the README "System messages"' }),
-  // The array comes first: with ajv's coerceTypes 'array', a string-first union turns a
-  // one-part array into its element and then rejects it.
+  // JSON bodies are not coerced (src/validation.ts), so the order of the union is free.
   content: Type.Union([
     Type.Array(ContentPartSchema, { minItems: 1, maxItems: 50, description: 'Multimodal parts, sent to Coze as object_string' }),
     Type.String({ minLength: 1 })
@@ -26,8 +26,8 @@ export const ChatBodySchema = Type.Object({
   bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
   user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id; required unless DEFAULT_USER_ID is set' })),
   messages: Type.Array(ChatMessageSchema, { minItems: 1, maxItems: 100 }),
-  conversation_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$', description: 'Continue a Coze conversation: only the new user turn is sent, Coze holds the history (letters, digits, _ and -)' })),
-  session_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'A server-side session (letters, digits, _ . : @ -; up to 128): created on first use with its own Coze conversation, which later turns continue. Chats on one session run one at a time, in order. See /api/v1/sessions' })),
+  conversation_id: Type.Optional(Type.String({ pattern: COZE_ID_PATTERN, description: 'Continue a Coze conversation: only the new user turn is sent, Coze holds the history (letters, digits, _ and -)' })),
+  session_id: Type.Optional(Type.String({ pattern: SESSION_ID_PATTERN, description: 'A server-side session (letters of any script, digits, _ . : @ -; up to 128): created on first use with its own Coze conversation, which later turns continue. Chats on one session run one at a time, in order. See /api/v1/sessions' })),
   stream: Type.Optional(Type.Boolean({ default: false })),
   custom_variables: Type.Optional(StringMap('Bot prompt variables')),
   meta_data: Type.Optional(StringMap('Up to 16 key/value pairs stored with the chat', 16)),

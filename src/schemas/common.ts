@@ -12,7 +12,7 @@ export const ErrorEnvelopeSchema = Type.Object({
 }, {
   $id: 'ErrorEnvelope',
   description: 'Every error: the envelope with success=false',
-  examples: [{ success: false, message: 'Invalid request: body must have required property \'messages\'', data: null, code: 'VALIDATION_ERROR' }]
+  examples: [{ success: false, message: 'Invalid request: messages is required', data: null, code: 'VALIDATION_ERROR' }]
 })
 
 export const ErrorRef = Type.Ref('ErrorEnvelope')
@@ -43,6 +43,11 @@ export const UpstreamErrors = {
   503: ErrorRef,
   504: ErrorRef
 }
+
+/** Paging parameters: integers with both bounds, so Infinity or 1e20 is a 400, never a 500 from the serializer or the store. */
+export const MAX_PAGE_NUM = 100_000
+export const PageNum = () => Type.Integer({ minimum: 1, maximum: MAX_PAGE_NUM, default: 1, description: `From 1 to ${MAX_PAGE_NUM}` })
+export const PageSize = (max: number) => Type.Integer({ minimum: 1, maximum: max, default: 20, description: `From 1 to ${max}` })
 
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601' })
 export const Usage = Type.Object({

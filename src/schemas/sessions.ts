@@ -1,12 +1,13 @@
 // Schemas of the session and conversation APIs.
 import { Type } from 'typebox'
-import { Timestamp } from './common.js'
+import { PageNum, PageSize, Timestamp } from './common.js'
+import { SESSION_ID_PATTERN } from './ids.js'
 
-export const SESSION_ID = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'Letters, digits, _ . : @ -; up to 128 characters' })
+export const SESSION_ID = Type.String({ pattern: SESSION_ID_PATTERN, description: 'Letters of any script, digits, _ . : @ -; up to 128 characters' })
 export const USER_ID = Type.String({ minLength: 1, maxLength: 256, description: 'Your end user\'s id' })
 
 export const OwnerQuery = Type.Object({
-  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The user asking. When given, it must be the owner, else 404 (exactly as for an unknown id). Until API keys exist this guards against mix-ups, not attackers.' }))
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The user asking (default DEFAULT_USER_ID): it must be the owner, else 404, exactly as for an unknown id. With gateway keys, the key must be the owner\'s too.' }))
 })
 
 export const SessionParams = Type.Object({ session_id: SESSION_ID })
@@ -41,8 +42,8 @@ export const Pagination = Type.Object({
 })
 
 export const PageQuery = {
-  page_num: Type.Integer({ minimum: 1, default: 1 }),
-  page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 })
+  page_num: PageNum(),
+  page_size: PageSize(100)
 }
 
 export const ConversationSchema = Type.Object({
@@ -50,10 +51,11 @@ export const ConversationSchema = Type.Object({
   conversation_id: Type.String({ description: 'Same as id' }),
   bot_id: Type.Optional(Type.String()),
   user_id: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The owner recorded by the gateway, null when unknown' })),
-  created_at: Type.Integer({ description: 'Unix seconds (Coze)' }),
+  key_id: Type.Optional(Type.String({ description: 'The gateway key the owner belongs to (in everyone\'s listing, with keys on)' })),
+  created_at: Type.Union([Timestamp, Type.Null()], { description: 'ISO 8601 (Coze\'s creation time)' }),
   meta_data: Type.Record(Type.String(), Type.String()),
   last_section_id: Type.Optional(Type.String())
-}, { examples: [{ id: '7400000000000000001', conversation_id: '7400000000000000001', bot_id: '7537334510896185359', user_id: 'user123', created_at: 1736937000, meta_data: {}, last_section_id: '7400000000000000002' }] })
+}, { examples: [{ id: '7400000000000000001', conversation_id: '7400000000000000001', bot_id: '7537334510896185359', user_id: 'user123', created_at: '2025-01-15T10:30:00.000Z', meta_data: {}, last_section_id: '7400000000000000002' }] })
 
 export const CreateConversationBody = Type.Object({
   bot_id: Type.Optional(Type.String({ minLength: 1, description: 'Defaults to COZE_BOT_ID' })),
@@ -74,6 +76,6 @@ export const MessageSchema = Type.Object({
   type: Type.String({ description: 'question, answer, function_call, tool_output, tool_response, follow_up, verbose' }),
   content: Type.String(),
   content_type: Type.String({ description: 'text, object_string, card' }),
-  created_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds' }),
+  created_at: Type.Union([Timestamp, Type.Null()], { description: 'ISO 8601' }),
   section_id: Type.Union([Type.String(), Type.Null()], { description: 'Changes at each clear' })
-}, { examples: [{ id: '7400000000000000010', conversation_id: '7400000000000000001', chat_id: '7400000000000000009', bot_id: '7537334510896185359', role: 'assistant', type: 'answer', content: '你好！', content_type: 'text', created_at: 1736937015, section_id: '7400000000000000002' }] })
+}, { examples: [{ id: '7400000000000000010', conversation_id: '7400000000000000001', chat_id: '7400000000000000009', bot_id: '7537334510896185359', role: 'assistant', type: 'answer', content: '你好！', content_type: 'text', created_at: '2025-01-15T10:30:15.000Z', section_id: '7400000000000000002' }] })

@@ -10,8 +10,8 @@ export const SIMPLE_CHAT_DOC = 'The simple chat API of the chatbot service, for 
   'It runs on the same sessions as /api/v1 (same store, same queue per conversation, same ownership). ' +
   '**Deviation from the rest of this API:** answers are not wrapped in the `{success, message, data}` envelope, and errors are ' +
   '`{"detail": "<what went wrong>"}` with the HTTP status (400 bad input, 404 unknown session, 409 queue wait exceeded, 5xx upstream). ' +
-  'user_id is optional everywhere: a new session gets DEFAULT_USER_ID, else "anonymous"; a later request without user_id acts as the session\'s own user. ' +
-  'When user_id is given it must be the session\'s, else 404. Streams: `data: {"type":"chunk","data":{"content","chunk_index"}}` per delta, ' +
+  'user_id is optional everywhere: without it a request acts as DEFAULT_USER_ID, else "anonymous". ' +
+  'A session is visible only to its own user: a request as another user, or without the user_id of a session made with one, gets 404. Streams: `data: {"type":"chunk","data":{"content","chunk_index"}}` per delta, ' +
   'then `{"type":"complete","data":{"total_chunks","full_content","session_id","conversation_id","message_id"}}`, or `{"type":"error","data":{"message"}}`.'
 
 // null and "" mean "not given" (the chatbot service's Python client sends None).
@@ -40,13 +40,13 @@ export const SimpleSessionInfo = Type.Object({
   last_activity: Type.String({ format: 'date-time' }),
   message_count: Type.Integer(),
   status: Type.String()
-}, { examples: [{ session_id: 'demo_session_1', user_id: 'user123', conversation_id: 'conv_789xyz', last_activity: '2024-01-15T10:30:15.123456', message_count: 5, status: 'active' }] })
+}, { examples: [{ session_id: 'demo_session_1', user_id: 'user123', conversation_id: 'conv_789xyz', last_activity: '2024-01-15T10:30:15.123Z', message_count: 5, status: 'active' }] })
 
 export const SimpleClearReply = Type.Object({
   message: Type.String(),
   session_id: Type.String(),
   cleared_at: Type.String({ format: 'date-time' })
-}, { examples: [{ message: 'Session cleared', session_id: 'demo_session_1', cleared_at: '2024-01-15T10:35:00.123456' }] })
+}, { examples: [{ message: 'Session cleared', session_id: 'demo_session_1', cleared_at: '2024-01-15T10:35:00.123Z' }] })
 
 export const Detail = Type.Object({ detail: Type.String() }, { description: 'Error: {"detail": "..."}' })
 
@@ -62,5 +62,5 @@ export const SimpleErrors = {
 }
 
 export const SimpleUserQuery = Type.Object({
-  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'When given, it must be the session\'s user, else 404' }))
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The session\'s user (default DEFAULT_USER_ID, else "anonymous"); another user: 404' }))
 })

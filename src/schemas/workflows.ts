@@ -67,10 +67,10 @@ const RunStateData = Type.Object({
   error: Nullable(Type.Object({ code: Type.Union([Type.Integer(), Type.String()]), message: Type.String() })),
   debug_url: Nullable(Type.String()),
   usage: Nullable(Usage),
-  created_at: Nullable(Type.Integer({ description: 'Unix seconds' })),
-  updated_at: Nullable(Type.Integer({ description: 'Unix seconds' })),
+  created_at: Nullable(Timestamp),
+  updated_at: Nullable(Timestamp),
   interrupt: Type.Optional(InterruptSchema)
-}, { examples: [{ execute_id: '7424000000000000001', workflow_id: '7366000000000000001', status: 'success', output: { output: 'Hello' }, error: null, debug_url: 'https://www.coze.cn/work_flow?execute_id=7424000000000000001', usage: { input_count: 50, output_count: 100, token_count: 150 }, created_at: 1736937000, updated_at: 1736937002 }] })
+}, { examples: [{ execute_id: '7424000000000000001', workflow_id: '7366000000000000001', status: 'success', output: { output: 'Hello' }, error: null, debug_url: 'https://www.coze.cn/work_flow?execute_id=7424000000000000001', usage: { input_count: 50, output_count: 100, token_count: 150 }, created_at: '2025-01-15T10:30:00.000Z', updated_at: '2025-01-15T10:30:02.000Z' }] })
 
 const ExecuteData = Type.Object({
   execution_id: Nullable(Type.String()),

@@ -2,7 +2,7 @@
 // that removes expired records (sqlite, memory; Redis expires keys itself). With metrics,
 // every failed store or lock call is counted, and every wait for the chat lock timed.
 import type { FastifyBaseLogger } from 'fastify'
-import type { Config } from '../config.js'
+import { ConfigError, type Config } from '../config.js'
 import type { CozeClient } from '../coze/client.js'
 import { GatewayError } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -60,7 +60,7 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
       lock = new LocalLock()
       break
     default:
-      store = new SqliteSessionStore(config.SESSION_DB_PATH)
+      store = openSqlite(config.SESSION_DB_PATH)
       lock = new LocalLock()
   }
 
@@ -116,4 +116,16 @@ function counting<T extends object> (target: T, ops: ReadonlyArray<keyof T & str
     }
   }
   return wrapped as T
+}
+
+/** The sqlite store, or one line that names the variable and the path (not a stack trace). */
+function openSqlite (path: string): SqliteSessionStore {
+  try {
+    return new SqliteSessionStore(path)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const why = e.code && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message
+    throw new ConfigError(`Invalid configuration: SESSION_DB_PATH: cannot open the session database ${JSON.stringify(path)} (${why}). ` +
+      'Point SESSION_DB_PATH at a file in a folder the gateway can write (in Docker: a volume writable by the node user), or set SESSION_STORE=memory.')
+  }
 }

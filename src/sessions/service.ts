@@ -1,10 +1,12 @@
 // Sessions on top of a store: session CRUD, the session ↔ Coze conversation binding, and
-// who owns a conversation. A resource owned by another user gets exactly the same 404 as
+// who owns a conversation. An owner is a user_id, or `<key id>:<user_id>` when gateway
+// keys are on (src/access/policy.ts ownerOf); records keep it in their user_id field. A resource owned by another user gets exactly the same 404 as
 // one that does not exist. (Chatting on a session is the chat service's: src/chat/.)
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { EnterMessage } from '@coze/api'
 import type { CozeClient, UpstreamClock } from '../coze/client.js'
+import type { Route } from '../coze/credentials.js'
 import { clearConversation, createConversation, type Conversation } from '../coze/conversations.js'
 import { errors, GatewayError } from '../errors.js'
 import { releaseAll, type ChatQueue } from './queue.js'
@@ -15,6 +17,8 @@ export interface SessionServiceOptions {
   ownerTtlMs: number
   log: FastifyBaseLogger
 }
+
+const CREDENTIAL_KEY = 'credential:'
 
 export function newSessionId (): string {
   return `sess_${randomBytes(12).toString('hex')}`
@@ -36,30 +40,31 @@ export class SessionService {
   }
 
   /**
-   * The session as `userId` may see it. Unknown, expired and someone else's sessions all
-   * give the same 404. Without a user_id there is no identity to check against.
+   * The session as `owner` may see it: only a request that names the session's owner
+   * (the user_id, with the key when keys are on) sees it. Unknown, expired and someone
+   * else's sessions all give the same 404, and so does one asked for without an owner.
    */
-  async find (sessionId: string, userId?: string): Promise<SessionRecord> {
+  async find (sessionId: string, owner: string | undefined): Promise<SessionRecord> {
     const r = await this.peek(sessionId)
-    if (!r || (userId !== undefined && r.user_id !== userId)) throw errors.sessionNotFound(sessionId)
+    if (!r || r.user_id !== owner) throw errors.sessionNotFound(sessionId)
     return r
   }
 
-  async list (userId: string, pageNum: number, pageSize: number): Promise<Page<SessionRecord>> {
-    return this.io(this.store.listByUser(userId, (pageNum - 1) * pageSize, pageSize))
+  async list (owner: string, pageNum: number, pageSize: number): Promise<Page<SessionRecord>> {
+    return this.io(this.store.listByUser(owner, (pageNum - 1) * pageSize, pageSize))
   }
 
   /** A new session with a generated id; with `conversation`, its Coze conversation is created now. */
-  async create (userId: string, botId: string, withConversation: boolean, signal?: AbortSignal, clock?: UpstreamClock): Promise<SessionRecord> {
-    const conversationId = withConversation ? (await this.createConversation(botId, userId, signal, {}, clock)).id : null
-    const record = this.newRecord(newSessionId(), userId, botId, conversationId)
+  async create (owner: string, botId: string, withConversation: boolean, signal?: AbortSignal, clock?: UpstreamClock): Promise<SessionRecord> {
+    const conversationId = withConversation ? (await this.createConversation(botId, owner, signal, {}, undefined, clock)).id : null
+    const record = this.newRecord(newSessionId(), owner, botId, conversationId)
     if (!await this.io(this.store.create(record))) throw errors.internal(undefined, 'Session id collision; retry.')
     return record
   }
 
   /** A session named by a client on its first chat; false when the id was taken meanwhile. */
-  async open (sessionId: string, userId: string, botId: string): Promise<SessionRecord | undefined> {
-    const record = this.newRecord(sessionId, userId, botId, null)
+  async open (sessionId: string, owner: string, botId: string): Promise<SessionRecord | undefined> {
+    const record = this.newRecord(sessionId, owner, botId, null)
     return await this.io(this.store.create(record)) ? record : undefined
   }
 
@@ -72,18 +77,18 @@ export class SessionService {
    * The model stops seeing earlier turns: the Coze conversation is cleared (a new
    * section). Waits for a running chat of the session to finish first.
    */
-  async clear (sessionId: string, userId: string | undefined, signal?: AbortSignal, clock?: UpstreamClock): Promise<SessionRecord> {
-    await this.find(sessionId, userId)
+  async clear (sessionId: string, owner: string | undefined, signal?: AbortSignal, clock?: UpstreamClock): Promise<SessionRecord> {
+    await this.find(sessionId, owner)
     const deadline = this.queue.deadline()
     const releases: Release[] = []
     try {
       releases.push(await this.queue.session(sessionId, deadline, signal))
-      const r = await this.find(sessionId, userId)
+      const r = await this.find(sessionId, owner)
       const patch: SessionPatch = { message_count: 0, ...this.touch() }
       if (r.conversation_id) {
         releases.push(await this.queue.conversation(r.conversation_id, deadline, signal))
         try {
-          await clearConversation(this.coze, r.conversation_id, { signal, clock })
+          await clearConversation(this.coze, r.conversation_id, { signal, clock, ...await this.routeOf(r.conversation_id, r.user_id) })
         } catch (err) {
           // The conversation is gone upstream: the next chat starts a new one.
           if (!(err instanceof GatewayError) || err.cozeCode !== 4200) throw err
@@ -100,17 +105,19 @@ export class SessionService {
   }
 
   /** Deletes the record (the Coze conversation itself stays in Coze). */
-  async remove (sessionId: string, userId: string | undefined): Promise<SessionRecord> {
-    const r = await this.find(sessionId, userId)
+  async remove (sessionId: string, owner: string | undefined): Promise<SessionRecord> {
+    const r = await this.find(sessionId, owner)
     await this.io(this.store.delete(sessionId))
     return r
   }
 
-  /** 404 (as if it did not exist) when the conversation belongs to another user. */
-  async checkConversation (conversationId: string, userId: string | undefined): Promise<void> {
-    if (userId === undefined) return
-    const owner = await this.io(this.store.getConversationOwner(conversationId))
-    if (owner !== undefined && owner !== userId) throw errors.conversationNotFound(conversationId)
+  /**
+   * 404 (as if it did not exist) when the conversation has an owner and the request does
+   * not name it. `strict`: one with no recorded owner is a 404 too (keys on).
+   */
+  async checkConversation (conversationId: string, owner: string | undefined, strict = false): Promise<void> {
+    const recorded = await this.io(this.store.getConversationOwner(conversationId))
+    if (recorded === undefined ? strict : recorded !== owner) throw errors.conversationNotFound(conversationId)
   }
 
   async conversationOwner (conversationId: string): Promise<string | undefined> {
@@ -118,33 +125,68 @@ export class SessionService {
   }
 
   /**
-   * Records `userId` as the owner (first user wins; 404 for anyone else) and refreshes the
+   * Records `owner` (first one wins; 404 for anyone else) and refreshes the
    * record's expiry. `created`: Coze has just created the conversation, so it is the user's.
    */
-  async claimConversation (conversationId: string, userId: string, created = false): Promise<void> {
-    const owner = await this.io(this.store.claimConversation(conversationId, userId, Date.now() + this.opts.ownerTtlMs, created))
-    if (owner !== userId) throw errors.conversationNotFound(conversationId)
+  async claimConversation (conversationId: string, owner: string, created = false): Promise<void> {
+    const recorded = await this.io(this.store.claimConversation(conversationId, owner, Date.now() + this.opts.ownerTtlMs, created))
+    if (recorded !== owner) throw errors.conversationNotFound(conversationId)
   }
 
-  /** Creates a Coze conversation, recorded as `userId`'s when there is one. */
+  /**
+   * Creates a Coze conversation (on `credential`, or the pool's choice), recorded as
+   * `owner`'s when there is one, and kept on the credential that created it.
+   */
   async createConversation (
     botId: string,
-    userId: string | undefined,
+    owner: string | undefined,
     signal?: AbortSignal,
     extra: { messages?: EnterMessage[] | undefined, meta_data?: Record<string, string> | undefined } = {},
+    credential?: number,
     clock?: UpstreamClock
-  ): Promise<Conversation> {
-    const conv = await createConversation(this.coze, { bot_id: botId, ...extra }, { signal, clock })
-    if (userId) await this.claimConversation(conv.id, userId, true)
-    return conv
+  ): Promise<Conversation & { credential: number }> {
+    let used = credential ?? 0
+    const conv = await createConversation(this.coze, { bot_id: botId, ...extra }, { signal, clock, user: owner, credential, onCredential: (i) => { used = i } })
+    if (owner) await this.claimConversation(conv.id, owner, true)
+    await this.bindCredential(conv.id, used)
+    return { ...conv, credential: used }
   }
 
-  /** Bookkeeping after a completed turn: the turn is counted and the owner record refreshed. */
-  async recordTurn (sessionId: string | undefined, conversationId: string, userId: string): Promise<void> {
+  /**
+   * Where calls on a conversation go: its owner (session isolation) on the credential that
+   * created it, never another (a conversation belongs to its credential in Coze).
+   */
+  async routeOf (conversationId: string, owner?: string): Promise<Route> {
+    const [credential, user] = await Promise.all([this.credentialOf(conversationId), owner ?? this.conversationOwner(conversationId)])
+    return { user, credential, pinned: true }
+  }
+
+  /**
+   * The credential a conversation was created on. With one credential there is nothing to
+   * remember; with a pool it is kept in the owner records under `credential:<conversation id>`
+   * (so every store, Redis included, shares it, with the owners' expiry).
+   */
+  async credentialOf (conversationId: string): Promise<number | undefined> {
+    if (this.coze.credentials.size < 2) return undefined
+    const v = await this.io(this.store.getConversationOwner(CREDENTIAL_KEY + conversationId))
+    const n = v === undefined ? NaN : Number(v)
+    return Number.isInteger(n) && n >= 0 && n < this.coze.credentials.size ? n : undefined
+  }
+
+  async bindCredential (conversationId: string, credential: number): Promise<void> {
+    if (this.coze.credentials.size < 2) return
+    await this.io(this.store.claimConversation(CREDENTIAL_KEY + conversationId, String(credential), Date.now() + this.opts.ownerTtlMs, true))
+  }
+
+  /** Bookkeeping after a completed turn: the turn is counted and the owner (and credential) records refreshed. */
+  async recordTurn (sessionId: string | undefined, conversationId: string, owner: string, credential?: number): Promise<void> {
     const now = Date.now()
     await Promise.all([
       sessionId ? this.store.countTurn(sessionId, now, now + this.opts.sessionTtlMs) : undefined,
-      this.store.claimConversation(conversationId, userId, now + this.opts.ownerTtlMs)
+      this.store.claimConversation(conversationId, owner, now + this.opts.ownerTtlMs),
+      credential !== undefined && this.coze.credentials.size > 1
+        ? this.store.claimConversation(CREDENTIAL_KEY + conversationId, String(credential), now + this.opts.ownerTtlMs, true)
+        : undefined
     ])
   }
 
@@ -153,11 +195,11 @@ export class SessionService {
     await this.store.update(sessionId, this.touch())
   }
 
-  private newRecord (sessionId: string, userId: string, botId: string, conversationId: string | null): SessionRecord {
+  private newRecord (sessionId: string, owner: string, botId: string, conversationId: string | null): SessionRecord {
     const now = Date.now()
     return {
       session_id: sessionId,
-      user_id: userId,
+      user_id: owner,
       bot_id: botId,
       conversation_id: conversationId,
       created_at: now,

@@ -5,6 +5,7 @@ export type SessionStatus = 'active'
 /** One server-side chat session, bound to (at most) one Coze conversation. Times are epoch ms. */
 export interface SessionRecord {
   session_id: string
+  /** The owner: the user_id, or `<key id>:<user_id>` when gateway keys are on */
   user_id: string
   bot_id: string
   /** null until the first chat (or POST /api/v1/sessions) created the Coze conversation */

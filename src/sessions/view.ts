@@ -3,10 +3,11 @@ import type { SessionRecord } from './types.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
-export function sessionView (r: SessionRecord) {
+/** `userId`: the user_id as the client knows it (the record holds the owner, see types.ts). */
+export function sessionView (r: SessionRecord, userId = r.user_id) {
   return {
     session_id: r.session_id,
-    user_id: r.user_id,
+    user_id: userId,
     // A chatflow session is bound to `chatflow:<workflow_id>` (see src/chat/service.ts).
     ...(r.bot_id.startsWith('chatflow:') ? { bot_id: null, workflow_id: r.bot_id.slice(9) } : { bot_id: r.bot_id }),
     conversation_id: r.conversation_id,

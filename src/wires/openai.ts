@@ -160,6 +160,15 @@ function typeAndCode (e: GatewayError): { type: string, code: string } {
   const lower = e.code.toLowerCase()
   if (e instanceof ModelNotFoundError) return { type: 'invalid_request_error', code: 'model_not_found' }
   if (e instanceof InvalidParamError) return { type: 'invalid_request_error', code: e.openaiCode }
+  // The gateway key's failures, in OpenAI's own words.
+  switch (e.code) {
+    case 'UNAUTHORIZED': return { type: 'invalid_request_error', code: 'invalid_api_key' }
+    case 'FORBIDDEN': return { type: 'invalid_request_error', code: 'permission_denied' }
+    case 'TOO_MANY_STREAMS': return { type: 'rate_limit_error', code: 'too_many_streams' }
+    case 'QUOTA_EXCEEDED': if (e.statusCode === 429) return { type: 'insufficient_quota', code: 'insufficient_quota' }
+      break
+    default: break
+  }
   switch (e.statusCode) {
     case 404: return { type: 'invalid_request_error', code: 'not_found' }
     case 429: return { type: 'rate_limit_error', code: 'rate_limit_exceeded' }

@@ -21,7 +21,7 @@ describe('tool calls', () => {
     const [call] = first.data.tool_calls
     expect(call).toMatchObject({ id: expect.stringMatching(/^\d+$/), name: 'get_weather', arguments: '{"city":"Paris"}' })
 
-    const next = await post(s, '/api/v1/chat/tool-outputs', {
+    const next = await post(s, '/api/v1/chat/tool-outputs', { user_id: 'u1',
       conversation_id: first.data.conversation_id,
       chat_id: first.data.chat_id,
       tool_outputs: [{ tool_call_id: call.id, output: 'sunny, 21°C' }]
@@ -62,7 +62,7 @@ describe('tool calls', () => {
     const calls = tc.tool_calls as Array<{ id: string, name: string, arguments: string }>
     expect(calls[0]).toMatchObject({ id: expect.any(String), name: 'get_weather', arguments: '{"city":"Oslo"}' })
 
-    const next = await post(s, '/api/v1/chat/tool-outputs', {
+    const next = await post(s, '/api/v1/chat/tool-outputs', { user_id: 'u1',
       conversation_id: tc.conversation_id, chat_id: tc.chat_id, tool_outputs: [{ tool_call_id: calls[0]!.id, output: 'snow' }], stream: true
     })
     expect(next.statusCode).toBe(200)
@@ -76,17 +76,17 @@ describe('tool calls', () => {
 
   it('tool outputs for a chat that is not waiting, or an unknown tool_call_id → 400; unknown chat → 404', async () => {
     const first = (await chat(s, { bot_id: 'bot-tool', messages: [userMsg('Rome')] })).json().data
-    const wrongId = await post(s, '/api/v1/chat/tool-outputs', { conversation_id: first.conversation_id, chat_id: first.chat_id, tool_outputs: [{ tool_call_id: '999', output: 'x' }] })
+    const wrongId = await post(s, '/api/v1/chat/tool-outputs', { user_id: 'u1', conversation_id: first.conversation_id, chat_id: first.chat_id, tool_outputs: [{ tool_call_id: '999', output: 'x' }] })
     expect(wrongId.statusCode).toBe(400)
     expect(wrongId.json()).toMatchObject({ success: false, coze_code: 4000 })
     expect(wrongId.json().message).toMatch(/tool_call_id/)
 
     const done = (await chat(s, { messages: [userMsg('hello')] })).json().data
-    const notWaiting = await post(s, '/api/v1/chat/tool-outputs', { conversation_id: done.conversation_id, chat_id: done.chat_id, tool_outputs: [{ tool_call_id: '1', output: 'x' }], stream: true })
+    const notWaiting = await post(s, '/api/v1/chat/tool-outputs', { user_id: 'u1', conversation_id: done.conversation_id, chat_id: done.chat_id, tool_outputs: [{ tool_call_id: '1', output: 'x' }], stream: true })
     expect(notWaiting.statusCode).toBe(400)
     expect(notWaiting.json().message).toMatch(/not waiting for tool outputs/)
 
-    const unknown = await post(s, '/api/v1/chat/tool-outputs', { conversation_id: done.conversation_id, chat_id: '123', tool_outputs: [{ tool_call_id: '1', output: 'x' }] })
+    const unknown = await post(s, '/api/v1/chat/tool-outputs', { user_id: 'u1', conversation_id: done.conversation_id, chat_id: '123', tool_outputs: [{ tool_call_id: '1', output: 'x' }] })
     expect(unknown.statusCode).toBe(404)
   })
 
@@ -120,6 +120,7 @@ describe('POST /api/v1/chat/cancel', () => {
     const res = await post(s, '/api/v1/chat/cancel', { conversation_id: started.conversation_id, chat_id: started.id })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ success: true, data: { conversation_id: started.conversation_id, chat_id: started.id, status: 'canceled' } })
+    expect(new Date(res.json().data.created_at).toISOString()).toBe(res.json().data.created_at)
     expect((await coze.chat.retrieve(started.conversation_id, started.id)).status).toBe('canceled')
   })
 
@@ -132,7 +133,7 @@ describe('POST /api/v1/chat/cancel', () => {
     const conversationId = res.headers.get('x-coze-conversation-id')!
     const chatId = res.headers.get('x-coze-chat-id')!
     expect(chatId).toMatch(/^\d+$/)
-    const cancel = await post(s, '/api/v1/chat/cancel', { conversation_id: conversationId, chat_id: chatId })
+    const cancel = await post(s, '/api/v1/chat/cancel', { user_id: 'u', conversation_id: conversationId, chat_id: chatId })
     expect(cancel.json().data.status).toBe('canceled')
     const frames = parseSse(await res.text()).filter((f) => f.type !== ':comment')
     expect(frames.at(-1)!.type).toBe('end')
@@ -141,7 +142,7 @@ describe('POST /api/v1/chat/cancel', () => {
 
   it('a chat that has already finished → 409 with a clear message', async () => {
     const d = (await chat(s, { messages: [userMsg('hello')] })).json().data
-    const res = await post(s, '/api/v1/chat/cancel', { conversation_id: d.conversation_id, chat_id: d.chat_id })
+    const res = await post(s, '/api/v1/chat/cancel', { user_id: 'u1', conversation_id: d.conversation_id, chat_id: d.chat_id })
     expect(res.statusCode).toBe(409)
     const b = res.json()
     expect(b).toMatchObject({ success: false, code: 'CHAT_NOT_CANCELABLE', coze_code: 4104, data: null })
@@ -150,12 +151,12 @@ describe('POST /api/v1/chat/cancel', () => {
 
   it('a chat waiting for tool outputs → 409 that points to tool-outputs; an unknown chat → 404', async () => {
     const d = (await chat(s, { bot_id: 'bot-tool', messages: [userMsg('Lima')] })).json().data
-    const res = await post(s, '/api/v1/chat/cancel', { conversation_id: d.conversation_id, chat_id: d.chat_id })
+    const res = await post(s, '/api/v1/chat/cancel', { user_id: 'u1', conversation_id: d.conversation_id, chat_id: d.chat_id })
     expect(res.statusCode).toBe(409)
     expect(res.json().message).toMatch(/tool-outputs/)
-    const unknown = await post(s, '/api/v1/chat/cancel', { conversation_id: d.conversation_id, chat_id: '42' })
+    const unknown = await post(s, '/api/v1/chat/cancel', { user_id: 'u1', conversation_id: d.conversation_id, chat_id: '42' })
     expect(unknown.statusCode).toBe(404)
-    const bad = await post(s, '/api/v1/chat/cancel', { conversation_id: d.conversation_id })
+    const bad = await post(s, '/api/v1/chat/cancel', { user_id: 'u1', conversation_id: d.conversation_id })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().message).toMatch(/chat_id/)
   })

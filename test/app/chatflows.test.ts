@@ -162,3 +162,33 @@ describe('chatflows through COZE_MODEL_MAP', () => {
     expect(next.json().response).toBe('Nice to meet you, Carol!')
   })
 })
+
+describe('chatflows and ALLOWED_WORKFLOW_IDS', () => {
+  let s: Awaited<ReturnType<typeof startOpenAIStack>>
+  beforeAll(async () => {
+    s = await startOpenAIStack({
+      ALLOWED_WORKFLOW_IDS: CHATFLOW_ECHO_ID,
+      COZE_MODEL_MAP: JSON.stringify({ support: { workflow_id: CHATFLOW_QUESTION_ID }, echo: { workflow_id: CHATFLOW_ECHO_ID } })
+    })
+  })
+  afterAll(async () => { await s.close() })
+
+  it('a chatflow outside the list is 403 before Coze on every surface; a listed one chats', async () => {
+    const before = s.emu.requests.length
+    for (const [path, payload] of [
+      [url(CHATFLOW_QUESTION_ID), { user_id: 'u', messages: [userMsg('hi')] }],
+      ['/v1/chat/completions', { model: 'support', messages: [userMsg('hi')] }],
+      ['/chat', { message: 'hi', bot_id: 'support' }]
+    ] as const) {
+      const r = await s.app.inject({ method: 'POST', url: path, payload })
+      expect(r.statusCode, path).toBe(403)
+      expect(r.body).toContain(`The workflow ${CHATFLOW_QUESTION_ID} is not allowed`)
+    }
+    expect(s.emu.requests.length).toBe(before)
+    expect((await s.app.inject({ method: 'POST', url: url(CHATFLOW_ECHO_ID), payload: { user_id: 'u', messages: [userMsg('hi')] } })).statusCode).toBe(200)
+    expect((await s.client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] })).choices[0]!.message.content).toContain('hi')
+    const models = (await s.client.models.list()).data.map((m) => m.id)
+    expect(models).toContain('echo')
+    expect(models).not.toContain('support')
+  })
+})

@@ -17,23 +17,25 @@ describe('/api/v1/conversations', () => {
     expect(b.success).toBe(true)
     expect(b.conversation_id).toMatch(/^\d+$/)
     expect(b.data).toMatchObject({ id: b.conversation_id, conversation_id: b.conversation_id, bot_id: DEFAULT_BOT, user_id: 'alice', meta_data: { source: 'test' } })
-    expect(Number.isInteger(b.data.created_at)).toBe(true)
+    expect(new Date(b.data.created_at).toISOString()).toBe(b.data.created_at)
     const c = (await post('/api/v1/chat', { user_id: 'alice', conversation_id: b.conversation_id, messages: [userMsg('what do I like?')] })).json()
     expect(c.data.content).toContain('Earlier you said: "I like tea"')
   })
 
-  it('GET ?bot_id= lists the bot\'s conversations, paged; with user_id, other users\' are left out', async () => {
+  it('GET ?bot_id=&user_id= lists that user\'s conversations, newest first, paged; no user_id is a 400', async () => {
     const mine = (await post('/api/v1/conversations', { user_id: 'lister' })).json().conversation_id
     const theirs = (await post('/api/v1/conversations', { user_id: 'other' })).json().conversation_id
-    const all = (await get(`/api/v1/conversations?bot_id=${DEFAULT_BOT}&page_size=50`)).json()
-    expect(all.success).toBe(true)
-    const ids = all.data.map((c: { id: string }) => c.id)
-    expect(ids).toEqual(expect.arrayContaining([mine, theirs]))
-    expect(ids.indexOf(theirs)).toBeLessThan(ids.indexOf(mine)) // newest first
-    const filtered = (await get(`/api/v1/conversations?bot_id=${DEFAULT_BOT}&user_id=lister&page_size=50`)).json().data.map((c: { id: string }) => c.id)
-    expect(filtered).toContain(mine)
-    expect(filtered).not.toContain(theirs)
-    const p = (await get(`/api/v1/conversations?bot_id=${DEFAULT_BOT}&page_size=1`)).json()
+    const newer = (await post('/api/v1/conversations', { user_id: 'lister' })).json().conversation_id
+    const everyone = await get(`/api/v1/conversations?bot_id=${DEFAULT_BOT}&page_size=50`)
+    expect(everyone.statusCode).toBe(400)
+    expect(everyone.json().message).toMatch(/user_id is required.*account scope/)
+    const listed = (await get(`/api/v1/conversations?bot_id=${DEFAULT_BOT}&user_id=lister&page_size=50`)).json()
+    expect(listed.success).toBe(true)
+    const ids = listed.data.map((c: { id: string }) => c.id)
+    expect(ids.slice(0, 2)).toEqual([newer, mine]) // newest first
+    expect(ids).not.toContain(theirs)
+    for (const c of listed.data) expect(c.user_id).toBe('lister')
+    const p = (await get(`/api/v1/conversations?bot_id=${DEFAULT_BOT}&user_id=lister&page_size=1`)).json()
     expect(p.data).toHaveLength(1)
     expect(p.pagination).toEqual({ page_num: 1, page_size: 1, has_more: true })
     expect((await get(`/api/v1/conversations?bot_id=${DEFAULT_BOT}&page_size=51`)).statusCode).toBe(400)
@@ -55,14 +57,14 @@ describe('/api/v1/conversations', () => {
     expect(all.data[1].type).toBe('answer')
 
     // newest first (Coze's default), two at a time, older pages through before_id
-    const p1 = (await get(`/api/v1/conversations/${conv}/messages?limit=2`)).json()
+    const p1 = (await get(`/api/v1/conversations/${conv}/messages?user_id=bob&limit=2`)).json()
     expect(p1.data.map((m: { content: string }) => m.content)).toEqual([all.data[5].content, all.data[4].content])
     expect(p1.pagination).toMatchObject({ has_more: true, order: 'desc', limit: 2, first_id: all.data[5].id, last_id: all.data[4].id })
     expect(p1.has_more).toBe(true)
     expect(p1.last_id).toBe(p1.pagination.last_id)
-    const p2 = (await get(`/api/v1/conversations/${conv}/messages?limit=2&before_id=${p1.pagination.last_id}`)).json()
+    const p2 = (await get(`/api/v1/conversations/${conv}/messages?user_id=bob&limit=2&before_id=${p1.pagination.last_id}`)).json()
     expect(p2.data.map((m: { id: string }) => m.id)).toEqual([all.data[3].id, all.data[2].id])
-    const p3 = (await get(`/api/v1/conversations/${conv}/messages?limit=2&before_id=${p2.pagination.last_id}`)).json()
+    const p3 = (await get(`/api/v1/conversations/${conv}/messages?user_id=bob&limit=2&before_id=${p2.pagination.last_id}`)).json()
     expect(p3.data.map((m: { id: string }) => m.id)).toEqual([all.data[1].id, all.data[0].id])
     expect(p3.pagination.has_more).toBe(false)
   })

@@ -1,11 +1,12 @@
 // GET /metrics as Prometheus reads it: every scrape is parsed by a real text-format parser.
 // Chats through each surface, tokens against the emulator's usage, open streams, upstream
 // faults by Coze code, refusals, label cardinality, METRICS_TOKEN, METRICS_PORT.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import pino from 'pino'
-import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
-import { GatewayError } from '../../src/errors.js'
+import { hashKey } from '../../src/access/keys.js'
 import { CHATFLOW_ECHO_ID } from '../../src/emulator/index.js'
 import { DEFAULT_BOT, parseSse, startStack, userMsg, type Stack } from '../helpers/stack.js'
 import { scrape, type Scrape } from '../helpers/prometheus.js'
@@ -197,31 +198,32 @@ describe('GET /metrics', () => {
 })
 
 describe('the key label and refusals from access control', () => {
-  it('request.keyId labels tokens and chats; a FORBIDDEN or UNAUTHORIZED thrown by a hook is counted with no other change', async () => {
-    const s = await startStack()
-    await s.app.close()
-    const app = await buildApp(s.config, { logger: pino({ level: 'silent' }) })
-    // what the access control does: set the key id, refuse with a GatewayError
-    app.addHook('onRequest', async (request) => {
-      const key = request.headers['x-test-key']
-      if (key === 'bad') throw new GatewayError(401, 'UNAUTHORIZED', 'unknown key')
-      if (key === 'no-scope') throw new GatewayError(403, 'FORBIDDEN', 'no scope')
-      if (typeof key === 'string') request.keyId = key
-    })
+  it('the gateway key id labels tokens and chats; an unknown key (401) and a key without the scope (403) are counted as refusals', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-metrics-keys-'))
+    const file = path.join(dir, 'keys.json')
+    const raw = 'gk_metrics_ops_0123456789abcdef'
+    const rawNoChat = 'gk_metrics_ro_0123456789abcdef'
+    writeFileSync(file, JSON.stringify({
+      keys: [
+        { id: 'key_ops', name: 'ops', hash: hashKey(raw), scopes: ['chat'] },
+        { id: 'key_ro', name: 'read only', hash: hashKey(rawNoChat), scopes: ['sessions'] }
+      ]
+    }))
+    const s = await startStack({ GATEWAY_KEYS_FILE: file })
     try {
-      const chat = (key: string) => app.inject({ method: 'POST', url: '/api/v1/chat', headers: { 'x-test-key': key }, payload: { user_id: 'u1', messages: [userMsg('hi')] } })
-      const r = await chat('key_ops')
+      const chat = (key: string) => s.app.inject({ method: 'POST', url: '/api/v1/chat', headers: { authorization: `Bearer ${key}` }, payload: { user_id: 'u1', messages: [userMsg('hi')] } })
+      const r = await chat(raw)
       expect(r.statusCode).toBe(200)
-      expect((await chat('bad')).statusCode).toBe(401)
-      expect((await chat('no-scope')).statusCode).toBe(403)
-      const m = await scrape(app)
+      expect((await chat('gk_not_a_key_0123456789')).statusCode).toBe(401)
+      expect((await chat(rawNoChat)).statusCode).toBe(403)
+      const m = await scrape(s.app)
       expect(m.value(`${P}chats_total`, { bot: DEFAULT_BOT, key: 'key_ops', status: 'completed' })).toBe(1)
       expect(m.value(`${P}tokens_total`, { key: 'key_ops', kind: 'input' })).toBe(r.json().data.usage.input_count)
       expect(m.value(`${P}refusals_total`, { reason: 'unauthorized' })).toBe(1)
       expect(m.value(`${P}refusals_total`, { reason: 'forbidden' })).toBe(1)
     } finally {
-      await app.close()
-      await s.emu.close()
+      await s.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

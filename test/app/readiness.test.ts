@@ -84,7 +84,7 @@ describe('GET /ready', () => {
   })
 
   it('starting and stopping: 503 outside the running state; the app is stopping once close() began', async () => {
-    const readiness = new Readiness(new MemorySessionStore(), new UpstreamHealth({} as never, 60_000))
+    const readiness = new Readiness(new MemorySessionStore(), new UpstreamHealth({} as never, 60_000), () => [])
     expect(await readiness.check()).toMatchObject({ ready: false, checks: { lifecycle: 'starting' } })
     expect((await readiness.check()).message).toMatch(/starting/)
     readiness.lifecycle = 'running'

@@ -51,13 +51,13 @@ describe.skipIf(skipRedisTests)('redis session store, two gateway instances', ()
     expect(second.data.content).toContain('Turn 2. You said: "now on B". Earlier you said: "I am on instance A"')
     expect(second.conversation_id).toBe(first.conversation_id)
     expect((await a.inject({ url: '/api/v1/sessions?user_id=u1' })).json().data.map((x: { session_id: string }) => x.session_id)).toContain('shared')
-    expect((await b.inject({ method: 'POST', url: '/session/shared/clear' })).statusCode).toBe(200)
+    expect((await b.inject({ method: 'POST', url: '/session/shared/clear?user_id=u1' })).statusCode).toBe(200)
     expect((await chat(a, { session_id: 'shared', messages: [userMsg('fresh start')] })).json().data.content).toMatch(/^Turn 1\./)
     // ownership holds across instances
     expect((await chat(b, { user_id: 'u2', session_id: 'shared', messages: [userMsg('x')] })).statusCode).toBe(404)
     expect((await a.inject({ url: '/api/v1/sessions/shared?user_id=u2' })).statusCode).toBe(404)
     expect((await b.inject({ method: 'DELETE', url: '/api/v1/sessions/shared?user_id=u1' })).statusCode).toBe(200)
-    expect((await a.inject({ url: '/api/v1/sessions/shared' })).statusCode).toBe(404)
+    expect((await a.inject({ url: '/api/v1/sessions/shared?user_id=u1' })).statusCode).toBe(404)
   })
 
   it('concurrent chats on one session through both instances never reach Coze together: no 4016, each turn sees all before it', async () => {
@@ -78,7 +78,7 @@ describe.skipIf(skipRedisTests)('redis session store, two gateway instances', ()
     const onB = turns.filter((_, i) => i % 2 === 1)
     expect(onA).toEqual(onA.slice().sort((x, y) => x - y))
     expect(onB).toEqual(onB.slice().sort((x, y) => x - y))
-    expect((await b.inject({ url: '/api/v1/sessions/contended' })).json().data.message_count).toBe(n + 1)
+    expect((await b.inject({ url: '/api/v1/sessions/contended?user_id=u1' })).json().data.message_count).toBe(n + 1)
   })
 
   it('plain conversation_id chats are serialized across instances too', async () => {
@@ -117,7 +117,7 @@ describe.skipIf(skipRedisTests)('redis session store, two gateway instances', ()
       expect(ttl).toBeLessThanOrEqual(1000)
       await new Promise((resolve) => setTimeout(resolve, 1200))
       expect(await redis.client.exists(`${prefix}session:brief`)).toBe(0)
-      expect((await a.inject({ url: '/api/v1/sessions/brief' })).statusCode).toBe(404)
+      expect((await a.inject({ url: '/api/v1/sessions/brief?user_id=u1' })).statusCode).toBe(404)
     } finally {
       await short.close()
     }

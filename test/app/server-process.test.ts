@@ -73,6 +73,26 @@ describe('the server process', () => {
     } finally { await stopGroup(p.child) }
   })
 
+  it('npm run demo -- --oauth: the gateway is an OAuth JWT app, with a key pair made at start', async () => {
+    const p = start(['--demo', '--oauth'], {})
+    try {
+      const url = await p.url
+      const config = await (await fetch(`${url}/api/v1/config`)).json() as any
+      expect(config.data.coze_auth).toMatchObject({ mode: 'oauth', app_id: expect.any(String) })
+      expect(config.data.credentials).toEqual([expect.objectContaining({ kind: 'oauth', state: 'active' })])
+      const chat = await (await fetch(`${url}/api/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'u', messages: [{ role: 'user', content: '你好' }] }) })).json() as any
+      expect(chat.success).toBe(true)
+      expect(p.output()).not.toContain('PRIVATE KEY')
+    } finally { await stopGroup(p.child) }
+  })
+
+  it('refuses to start with a PAT and an OAuth app both configured', async () => {
+    const p = start([], { COZE_API_TOKEN: 'pat_x', COZE_OAUTH_APP_ID: '1', COZE_OAUTH_KEY_ID: 'k', COZE_OAUTH_PRIVATE_KEY_FILE: '/nonexistent.pem' })
+    const [code] = await once(p.child, 'exit')
+    expect(code).toBe(1)
+    expect(p.output()).toContain('not both')
+  })
+
   it('on SIGTERM ends an open stream with an error frame and end, and exits well within the grace delay', async () => {
     const p = start(['--demo'], { SHUTDOWN_GRACE_MS: '8000' })
     try {

@@ -45,7 +45,7 @@ describe('sqlite session store', () => {
     const env = { SESSION_STORE: 'sqlite', SESSION_DB_PATH: join(dir, 'restart', 'sessions.db') }
     const a = await gateway(emu, env)
     const first = (await chat(a, 'survivor', 'remember: blue')).json()
-    const before = (await a.inject({ url: '/api/v1/sessions/survivor' })).json().data
+    const before = (await a.inject({ url: '/api/v1/sessions/survivor?user_id=u1' })).json().data
     await a.close()
 
     const b = await gateway(emu, env)
@@ -80,8 +80,8 @@ describe('sqlite session store', () => {
         if (!rows().includes('short-lived')) break
       }
       expect(rows()).toEqual(['kept-alive'])
-      expect((await app.inject({ url: '/api/v1/sessions/short-lived' })).statusCode).toBe(404)
-      expect((await app.inject({ url: '/api/v1/sessions/kept-alive' })).statusCode).toBe(200)
+      expect((await app.inject({ url: '/api/v1/sessions/short-lived?user_id=u1' })).statusCode).toBe(404)
+      expect((await app.inject({ url: '/api/v1/sessions/kept-alive?user_id=u1' })).statusCode).toBe(200)
       raw.close()
       // the expired id starts a new session (Turn 1), not the old conversation
       expect((await chat(app, 'short-lived', 'back again')).json().data.content).toMatch(/^Turn 1\./)

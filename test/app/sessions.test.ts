@@ -94,7 +94,7 @@ describe('session_id on POST /api/v1/chat', () => {
       if (i > 0) expect(text).toContain(`Earlier you said: "message ${i - 1}"`)
     })
     expect(rs.map((r) => r.body).join('')).not.toMatch(/4016|CONVERSATION_BUSY/)
-    expect((await get(`/api/v1/sessions/${id}`)).json().data.message_count).toBe(10)
+    expect((await get(`/api/v1/sessions/${id}?user_id=u1`)).json().data.message_count).toBe(10)
   })
 
   it('concurrent chats on one plain conversation_id are queued too: no 4016', async () => {
@@ -224,7 +224,7 @@ describe('/api/v1/sessions', () => {
     const id = sid('info')
     const t0 = Date.now()
     const conv = (await say(id, 'hi')).json().conversation_id
-    const r = await get(`/api/v1/sessions/${id}`)
+    const r = await get(`/api/v1/sessions/${id}?user_id=u1`)
     expect(r.statusCode).toBe(200)
     const d = r.json().data
     expect(d).toMatchObject({ session_id: id, user_id: 'u1', bot_id: DEFAULT_BOT, conversation_id: conv, message_count: 1, status: 'active', cleared_at: null })
@@ -283,7 +283,7 @@ describe('/api/v1/sessions', () => {
   it('clear accepts an empty JSON body (fetch with a content-type and no body)', async () => {
     const id = sid('empty')
     await say(id, 'x')
-    const r = await s.app.inject({ method: 'POST', url: `/api/v1/sessions/${id}/clear`, headers: { 'content-type': 'application/json' } })
+    const r = await s.app.inject({ method: 'POST', url: `/api/v1/sessions/${id}/clear?user_id=u1`, headers: { 'content-type': 'application/json' } })
     expect(r.statusCode).toBe(200)
     const bad = await s.app.inject({ method: 'POST', url: `/api/v1/sessions/${id}/clear`, headers: { 'content-type': 'application/json' }, payload: '{oops' })
     expect(bad.statusCode).toBe(400)

@@ -27,7 +27,7 @@ describe('POST /chat', () => {
   it('keeps the context of a session across turns; a null session_id (the Python client) starts a new one', async () => {
     const a = (await post('/chat', { message: 'I feel stressed', session_id: 'demo_session_1', user_id: 'user123' })).json()
     expect(a.session_id).toBe('demo_session_1')
-    const b = (await post('/chat', { message: 'what did I just say?', session_id: 'demo_session_1' })).json()
+    const b = (await post('/chat', { message: 'what did I just say?', session_id: 'demo_session_1', user_id: 'user123' })).json()
     expect(b.response).toContain('Earlier you said: "I feel stressed"')
     expect(b.conversation_id).toBe(a.conversation_id)
     const blank = await post('/chat', { message: 'hello', session_id: '', user_id: '' })
@@ -126,8 +126,8 @@ describe('POST /chat/stream', () => {
 describe('/session/{session_id}', () => {
   it('GET info answers {session_id, user_id, conversation_id, last_activity, message_count, status}', async () => {
     const a = (await post('/chat', { message: 'one', session_id: 'info_session', user_id: 'user123' })).json()
-    await post('/chat', { message: 'two', session_id: 'info_session' })
-    const r = await get('/session/info_session/info')
+    await post('/chat', { message: 'two', session_id: 'info_session', user_id: 'user123' })
+    const r = await get('/session/info_session/info?user_id=user123')
     expect(r.statusCode).toBe(200)
     const b = r.json()
     expect(b).toEqual({

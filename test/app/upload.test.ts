@@ -12,7 +12,7 @@ describe('POST /api/v1/upload', () => {
 
   const upload = (form: FormData) => fetch(`${url}/api/v1/upload`, { method: 'POST', body: form })
 
-  it('streams the file to Coze and returns file_id, file_name, bytes and created_at', async () => {
+  it('streams the file to Coze and returns file_id, file_name, bytes, created_at (ISO 8601) and file_url', async () => {
     const form = new FormData()
     form.append('description', '这是一个测试文件')
     form.append('file', new Blob(['hello coze']), 'test.txt')
@@ -24,7 +24,8 @@ describe('POST /api/v1/upload', () => {
     expect(body.data).toMatchObject({ file_name: 'test.txt', bytes: 10, description: '这是一个测试文件' })
     expect(body.data.file_id).toMatch(/^\d+$/)
     expect(body.file_id).toBe(body.data.file_id)
-    expect(Number.isInteger(body.data.created_at)).toBe(true)
+    expect(new Date(body.data.created_at).toISOString()).toBe(body.data.created_at)
+    expect(body.data.file_url).toBeNull()
     const up = s.emu.requests.find((r) => r.path === '/v1/files/upload')!
     expect(up.body).toMatchObject({ fileName: 'test.txt', bytes: 10 })
   })

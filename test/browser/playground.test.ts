@@ -359,6 +359,50 @@ describe('the playground in Chromium', { timeout: 60_000 }, () => {
   })
 })
 
+describe('the playground with gateway API keys on', { timeout: 60_000 }, () => {
+  let pg: Playground
+  beforeAll(async () => { pg = await startPlayground({ GATEWAY_API_KEYS: 'pk-playground-test-1' }) }, 60_000)
+  afterAll(async () => { await pg?.close() })
+
+  it('refuses to chat without a key, and chats with one', async () => {
+    const h = await pg.open()
+    const { page } = h
+    let chats = 0
+    page.on('response', (r) => { if (r.url().endsWith('/api/v1/chat') && r.status() === 200) chats++ })
+    await ask(page, 'hello')
+    await until(() => page.getByTestId('error').innerText()).toMatch(/API key|UNAUTHORIZED/)
+    expect(chats).toBe(0)
+
+    await page.getByTestId('api-key').fill('pk-playground-test-1')
+    const sent = page.waitForRequest((r) => r.url().endsWith('/api/v1/chat'))
+    await ask(page, 'with a key')
+    expect((await sent).headers().authorization).toBe('Bearer pk-playground-test-1')
+    await until(() => lastAnswer(page).getAttribute('data-state')).toBe('complete')
+    expect(await lastAnswer(page).locator('.content').innerText()).toContain('You said: "with a key"')
+    expect(chats).toBe(1)
+  })
+})
+
+describe('the playground and chatflows', { timeout: 60_000 }, () => {
+  let pg: Playground
+  beforeAll(async () => { pg = await startPlayground() }, 60_000)
+  afterAll(async () => { await pg?.close() })
+
+  it('chats with a chatflow like with a bot: its question, then the reply on the same conversation', async () => {
+    const h = await pg.open()
+    const { page } = h
+    await page.locator('#mode').selectOption('chatflow')
+    await page.getByTestId('workflow-id').fill('chatflow-question')
+    await ask(page, 'start')
+    await until(() => lastAnswer(page).getAttribute('data-state')).toBe('complete')
+    expect(await lastAnswer(page).locator('.content').innerText()).toBe('What is your name?')
+    await ask(page, 'Dana')
+    await until(() => lastAnswer(page).locator('.content').innerText()).toBe('Nice to meet you, Dana!')
+    expect(pg.stack.emu.requests.filter((r) => r.path === '/v1/workflows/chat')).toHaveLength(2)
+    expect(problemsOf(h)).toEqual([])
+  })
+})
+
 describe('without chromium', () => {
   it('the browser tests fail with a message naming the package (they do not skip)', async () => {
     await expect(launchChromium('/nonexistent/chromium')).rejects.toThrow(/Chromium not found at \/nonexistent\/chromium.*chromium/)

@@ -29,6 +29,8 @@ export interface Stack {
   close (): Promise<void>
 }
 
+const OWN_CREDENTIALS = ['COZE_API_TOKENS', 'COZE_OAUTH_CONFIG_FILE', 'COZE_OAUTH_APP_ID']
+
 export async function startStack (env: Record<string, string> = {}, emuOpts: EmulatorOptions = {}): Promise<Stack> {
   const emu = await startEmulator(emuOpts)
   const config = loadConfig({
@@ -38,7 +40,8 @@ export async function startStack (env: Record<string, string> = {}, emuOpts: Emu
     SESSION_DB_PATH: TEST_SESSION_DB,
     ...env,
     COZE_API_BASE: env.COZE_API_BASE ?? emu.url,
-    COZE_API_TOKEN: env.COZE_API_TOKEN ?? emu.token
+    // The emulator's token, unless the test names its own credentials (a pool, OAuth apps).
+    COZE_API_TOKEN: env.COZE_API_TOKEN ?? (OWN_CREDENTIALS.some((k) => env[k]) ? '' : emu.token)
   }, { upstreamMode: 'emulator' })
   const logs: string[] = []
   const sink = new Writable({ write (chunk, _enc, cb) { logs.push(String(chunk)); cb() } })
@@ -80,6 +83,15 @@ export function sseData (body: string): string[] {
 /** The gateway's frames of an SSE body: each event's data as JSON; comment lines (heartbeats) as { type: ':comment' }. */
 export function parseSse (body: string): SseFrame[] {
   return sseEvents(body).map((e) => 'comment' in e ? { type: ':comment', text: e.comment } : JSON.parse(e.data) as SseFrame)
+}
+
+/** A streaming response's frames as they arrive, each with its arrival time (performance.now()). */
+export async function timedFrames (res: Response): Promise<Array<{ at: number, frame: SseFrame }>> {
+  const out: Array<{ at: number, frame: SseFrame }> = []
+  const parser = createParser({ onEvent: (e) => { out.push({ at: performance.now(), frame: JSON.parse(e.data) as SseFrame }) } })
+  const decoder = new TextDecoder()
+  for await (const chunk of res.body!) parser.feed(decoder.decode(chunk, { stream: true }))
+  return out
 }
 
 export const userMsg = (content: string) => ({ role: 'user' as const, content })
