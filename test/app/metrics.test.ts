@@ -205,7 +205,7 @@ describe('the key label and refusals from access control', () => {
     const rawNoChat = 'gk_metrics_ro_0123456789abcdef'
     writeFileSync(file, JSON.stringify({
       keys: [
-        { id: 'key_ops', name: 'ops', hash: hashKey(raw), scopes: ['chat'] },
+        { id: 'key_ops', name: 'ops', hash: hashKey(raw), scopes: ['chat'], bots: ['*'] },
         { id: 'key_ro', name: 'read only', hash: hashKey(rawNoChat), scopes: ['sessions'] }
       ]
     }))
