@@ -9,21 +9,29 @@
 //   --json FILE      also write the raw figures
 //   --no-build       skip `npm run build` (dist/ must be current)
 //   --no-ab          skip the before/after gateway (streams on axios's http adapter)
+//   --no-peers       skip the peers of bench/peers/ (FastAPI + httpx, Go, Express)
 //   --profile [S]    also run the gateway under --cpu-prof for S seconds (default 10) and
 //                    add the top self-time functions to the report
+//   --heap-snapshot [N]  also snapshot the heap of a gateway idle and holding N quiet
+//                    streams (default 1000) and add what a stream costs, per constructor
+//
+// A full run installs the peers' Debian packages when missing (python3-fastapi,
+// python3-uvicorn, python3-httpx, golang-go: apt-get, as root); a smoke run only uses
+// them when present. A peer that cannot run is reported as "not measured: <why>".
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { killAll, ROOT } from './lib/proc.js'
 import { FULL, SMOKE, table, type Params, type Section } from './lib/report.js'
-import { beforeUndiciEntry, cleanupScratch, DIST_ENTRY, SRC_ENTRY, startEmu, startGateway, startMinimalProxy, startSdkDirect, type Emu, type Server } from './lib/stack.js'
-import { profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, type Ctx } from './scenarios.js'
+import { beforeUndiciEntry, beforeUndiciMissing, cleanupScratch, SRC_ENTRY, START_ENTRY, startEmu, startGateway, startMinimalProxy, startSdkDirect, type Emu, type Server } from './lib/stack.js'
+import { PEERS, preparePeers, startPeer, type PeerKey, type PeerStatus } from './lib/peers.js'
+import { heapSnapshot, profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, type Ctx } from './scenarios.js'
 
-interface Args { smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, ab: boolean }
+interface Args { smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, heapStreams?: number, ab: boolean, peers: boolean }
 
 function parseArgs (argv: string[]): Args {
-  const a: Args = { smoke: false, build: true, ab: true }
+  const a: Args = { smoke: false, build: true, ab: true, peers: true }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const next = () => {
@@ -38,6 +46,8 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--json') a.json = next()
     else if (k === '--no-build') a.build = false
     else if (k === '--no-ab') a.ab = false
+    else if (k === '--no-peers') a.peers = false
+    else if (k === '--heap-snapshot') a.heapStreams = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 1000
     else if (k === '--profile') a.profileS = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 10
     else throw new Error(`unknown option ${k} (see the top of bench/run.ts)`)
   }
@@ -60,7 +70,7 @@ function machine (): Array<[string, string]> {
   ]
 }
 
-function render (p: Params, sections: Section[], mach: Array<[string, string]>, load: { start: number[], end: number[] }, minutes: number, profile: string | undefined): string {
+function render (p: Params, sections: Section[], mach: Array<[string, string]>, load: { start: number[], end: number[] }, minutes: number, profile: string | undefined, heap: string | undefined): string {
   const targets = sections.flatMap((s) => s.targets)
   const failed = targets.filter((t) => !t.pass)
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ')
@@ -96,6 +106,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
       ...ab.flatMap((t) => [t, '']))
   }
   if (profile) out.push('### Profile of this run', '', profile, '')
+  if (heap) out.push('### What a stream costs: heap snapshots of this run', '', heap, '')
   out.push(
     '## How to reproduce',
     '',
@@ -103,6 +114,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
     'npm install',
     'npm run bench                  # builds dist/, runs every scenario (≈ 10 min), writes BENCHMARKS.md',
     'npm run bench -- --only 1,2    # some scenarios; --rounds 5 for more rounds; --profile to add a CPU profile',
+    'npm run bench -- --only 3 --heap-snapshot 2000   # scenario 3, and what a stream costs per constructor',
     'npm run bench -- --smoke --out /tmp/smoke.md   # seconds; what test/bench/smoke.test.ts runs',
     '```',
     ''
@@ -122,31 +134,48 @@ async function main (): Promise<void> {
       execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
     } catch {
       // tsc still emits on type errors (someone's work in progress elsewhere in src/)
-      if (!existsSync(path.join(ROOT, DIST_ENTRY.script))) throw new Error('npm run build failed and dist/server.js is missing')
+      if (!existsSync(path.join(ROOT, START_ENTRY.script))) throw new Error(`npm run build failed and ${START_ENTRY.script} is missing`)
       log('WARNING: npm run build reported errors (above); measuring the dist/ it emitted')
     }
   }
-  const entry = args.smoke ? SRC_ENTRY : DIST_ENTRY
+  const entry = args.smoke ? SRC_ENTRY : START_ENTRY
+  const abMissing = args.ab ? beforeUndiciMissing(entry) : undefined
+  if (abMissing) log(`no before/after gateway: ${abMissing}`)
+  const ab = args.ab && !abMissing
 
   const sections: Section[] = []
   let profile: string | undefined
+  let heap: string | undefined
   let emu: Emu | undefined
   const servers: Server[] = []
+  const peers: Partial<Record<PeerKey, Server>> = {}
+  const needShared = want(1) || want(2) || args.profileS !== undefined
+  let peerStatus: PeerStatus = { ready: {}, missing: Object.fromEntries(PEERS.map((d) => [d.key, '--no-peers'])) }
+  if (args.peers && (want(1) || want(2))) peerStatus = preparePeers({ install: !args.smoke, log })
   try {
     log('starting the emulator')
     emu = await startEmu()
-    const needShared = want(1) || want(2) || args.profileS !== undefined
     if (needShared) {
-      log('starting the gateway, the minimal proxy and SDK direct')
+      log('starting the gateway, the minimal proxy, SDK direct and the peers')
       const b = beforeUndiciEntry(entry)
       const [gateway, proxy, sdk, before] = await Promise.all([
         startGateway(emu, entry), startMinimalProxy(emu), startSdkDirect(emu),
-        args.ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined
+        ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined
       ])
       servers.push(gateway, proxy, sdk, ...(before ? [before] : []))
+      for (const key of Object.keys(peerStatus.ready) as PeerKey[]) {
+        try {
+          peers[key] = await startPeer(key, emu)
+          servers.push(peers[key])
+        } catch (err) {
+          delete peerStatus.ready[key]
+          peerStatus.missing[key] = `did not start: ${String(err).split('\n').slice(0, 3).join(' ')}`
+          log(`${key} peer: ${peerStatus.missing[key]}`)
+        }
+      }
     }
     const [gateway, proxy, sdk, before] = servers
-    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, before, beforeEntry: args.ab ? beforeUndiciEntry(entry) : undefined, entry, log }
+    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, peers, peerStatus, before: ab ? before : undefined, beforeEntry: ab ? beforeUndiciEntry(entry) : undefined, entry, log }
     if (want(1)) sections.push(await scenario1(ctx))
     if (want(2)) sections.push(await scenario2(ctx))
     if (args.profileS !== undefined) {
@@ -158,6 +187,12 @@ async function main (): Promise<void> {
     for (const s of servers) await s.proc.stop()
     servers.length = 0
     if (want(3)) sections.push(await scenario3(ctx))
+    if (args.heapStreams !== undefined) {
+      log(`heap snapshots: idle, and with ${args.heapStreams} streams`)
+      const h = await heapSnapshot(ctx, args.heapStreams)
+      heap = h.markdown
+      log(`heap snapshots kept in ${h.dir}`)
+    }
     if (want(4)) sections.push(await scenario4(ctx))
     if (want(5)) sections.push(await scenario5(ctx))
   } finally {
@@ -168,7 +203,7 @@ async function main (): Promise<void> {
   }
 
   const minutes = (performance.now() - started) / 60_000
-  const md = render(p, sections, machine(), { start: loadStart, end: os.loadavg() }, minutes, profile)
+  const md = render(p, sections, machine(), { start: loadStart, end: os.loadavg() }, minutes, profile, heap)
   const out = args.out ?? (args.smoke ? undefined : 'BENCHMARKS.md')
   if (out) {
     writeFileSync(path.resolve(ROOT, out), md)
