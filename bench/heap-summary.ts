@@ -106,7 +106,10 @@ function kindOf (type: string, name: string): string {
 }
 
 export interface KindStats { count: number, self: number, retained: number }
-export interface HeapStats { nodes: number, total: number, kinds: Map<string, KindStats> }
+/** kinds: per constructor / kind; named: closures by function name, internal arrays by what they hold */
+export interface HeapStats { nodes: number, total: number, kinds: Map<string, KindStats>, named: Map<string, KindStats> }
+
+const NAMED: Record<string, string> = { closure: '(closure)', array: '(array)', hidden: '(system)' }
 
 /** Count, self size and (DevTools-style) retained size per kind. */
 export function analyse (s: Snapshot): HeapStats {
@@ -218,12 +221,21 @@ export function analyse (s: Snapshot): HeapStats {
   // per kind: count and self of every node; retained of the instances not inside another of the same kind
   const kinds = kindNames.map(() => ({ count: 0, self: 0, retained: 0 }))
   let total = 0
+  const named = new Map<string, KindStats>()
   for (let b = 0; b < count; b++) {
-    const k = kinds[kind[order[b]!]!]!
-    const self = s.nodes[order[b]! * nf + nSelf]!
+    const v = order[b]!
+    const k = kinds[kind[v]!]!
+    const self = s.nodes[v * nf + nSelf]!
     k.count++
     k.self += self
     total += self
+    const group = NAMED[nodeTypes[s.nodes[v * nf + nType]!]!]
+    if (group) {
+      const key = `${group} ${s.strings[s.nodes[v * nf + nName]!] || '(anonymous)'}`
+      const x = named.get(key) ?? named.set(key, { count: 0, self: 0, retained: 0 }).get(key)!
+      x.count++
+      x.self += self
+    }
   }
   // dominator tree children, CSR, then a DFS that counts how deep we are in each kind
   const childStart = new Uint32Array(count + 1)
@@ -253,21 +265,31 @@ export function analyse (s: Snapshot): HeapStats {
       sp--
     }
   }
-  return { nodes: count, total, kinds: new Map(kindNames.map((name, i) => [name, kinds[i]!])) }
+  return { nodes: count, total, kinds: new Map(kindNames.map((name, i) => [name, kinds[i]!])), named }
 }
 
 export interface DiffRow { kind: string, count: number, self: number, retained: number }
-export interface HeapDiff { per: number, idle: HeapStats, loaded: HeapStats, selfPerItem: number, rows: DiffRow[] }
+export interface HeapDiff { per: number, idle: HeapStats, loaded: HeapStats, selfPerItem: number, rows: DiffRow[], named: DiffRow[] }
 
-/** (loaded − idle) / per, per kind, largest self size first. */
-export function diff (idle: HeapStats, loaded: HeapStats, per: number, top = 30): HeapDiff {
+function diffRows (idle: Map<string, KindStats>, loaded: Map<string, KindStats>, per: number, top: number, by: 'self' | 'count'): DiffRow[] {
   const rows: DiffRow[] = []
-  for (const [kind, l] of loaded.kinds) {
-    const i = idle.kinds.get(kind) ?? { count: 0, self: 0, retained: 0 }
+  for (const [kind, l] of loaded) {
+    const i = idle.get(kind) ?? { count: 0, self: 0, retained: 0 }
     rows.push({ kind, count: (l.count - i.count) / per, self: (l.self - i.self) / per, retained: (l.retained - i.retained) / per })
   }
-  rows.sort((a, b) => b.self - a.self)
-  return { per, idle, loaded, selfPerItem: (loaded.total - idle.total) / per, rows: rows.slice(0, top) }
+  return rows.sort((a, b) => b[by] - a[by]).slice(0, top)
+}
+
+/** (loaded − idle) / per, per kind (largest self size first) and per closure / internal array name (most objects first). */
+export function diff (idle: HeapStats, loaded: HeapStats, per: number, top = 30): HeapDiff {
+  return {
+    per,
+    idle,
+    loaded,
+    selfPerItem: (loaded.total - idle.total) / per,
+    rows: diffRows(idle.kinds, loaded.kinds, per, top, 'self'),
+    named: diffRows(idle.named, loaded.named, per, top, 'count')
+  }
 }
 
 const kb = (b: number) => (b / 1024).toFixed(2)
@@ -280,7 +302,13 @@ export function diffMarkdown (d: HeapDiff, what = 'stream'): string {
     '',
     `| constructor / kind | objects per ${what} | self KB per ${what} | retained KB per ${what} |`,
     '| --- | ---: | ---: | ---: |',
-    ...d.rows.map((r) => `| \`${esc(r.kind)}\` | ${r.count.toFixed(1)} | ${kb(r.self)} | ${kb(r.retained)} |`)
+    ...d.rows.map((r) => `| \`${esc(r.kind)}\` | ${r.count.toFixed(1)} | ${kb(r.self)} | ${kb(r.retained)} |`),
+    '',
+    `Closures (by function), internal arrays and system objects (by name), most per ${what} first:`,
+    '',
+    `| object | objects per ${what} | self KB per ${what} |`,
+    '| --- | ---: | ---: |',
+    ...d.named.map((r) => `| \`${esc(r.kind)}\` | ${r.count.toFixed(1)} | ${kb(r.self)} |`)
   ].join('\n')
 }
 

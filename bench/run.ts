@@ -9,6 +9,7 @@
 //   --json FILE      also write the raw figures
 //   --no-build       skip `npm run build` (dist/ must be current)
 //   --no-ab          skip the before/after gateway (streams on axios's http adapter)
+//   --streams 2000,10000  scenario 3's stream counts (the largest is the target's)
 //   --no-peers       skip the peers of bench/peers/ (FastAPI + httpx, Go, Express)
 //   --profile [S]    also run the gateway under --cpu-prof for S seconds (default 10) and
 //                    add the top self-time functions to the report
@@ -28,7 +29,7 @@ import { beforeUndiciEntry, beforeUndiciMissing, cleanupScratch, SRC_ENTRY, STAR
 import { PEERS, preparePeers, startPeer, type PeerKey, type PeerStatus } from './lib/peers.js'
 import { heapSnapshot, profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, type Ctx } from './scenarios.js'
 
-interface Args { smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, heapStreams?: number, ab: boolean, peers: boolean }
+interface Args { streams?: number[], smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, heapStreams?: number, ab: boolean, peers: boolean }
 
 function parseArgs (argv: string[]): Args {
   const a: Args = { smoke: false, build: true, ab: true, peers: true }
@@ -47,12 +48,14 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--no-build') a.build = false
     else if (k === '--no-ab') a.ab = false
     else if (k === '--no-peers') a.peers = false
+    else if (k === '--streams') a.streams = next().split(',').map(Number)
     else if (k === '--heap-snapshot') a.heapStreams = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 1000
     else if (k === '--profile') a.profileS = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 10
     else throw new Error(`unknown option ${k} (see the top of bench/run.ts)`)
   }
   if (a.smoke) a.build = false
   if (a.rounds !== undefined && !(a.rounds >= 1)) throw new Error('--rounds must be ≥ 1')
+  if (a.streams && !a.streams.every((n) => Number.isInteger(n) && n > 0)) throw new Error('--streams takes positive integers, e.g. 2000,10000')
   return a
 }
 
@@ -124,7 +127,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
 
 async function main (): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const p: Params = { ...(args.smoke ? SMOKE : FULL), ...(args.rounds ? { rounds: args.rounds } : {}) }
+  const p: Params = { ...(args.smoke ? SMOKE : FULL), ...(args.rounds ? { rounds: args.rounds } : {}), ...(args.streams ? { streamCounts: args.streams } : {}) }
   const want = (n: number) => !args.only || args.only.includes(n)
   const started = performance.now()
   const loadStart = os.loadavg()

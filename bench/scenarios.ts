@@ -487,6 +487,9 @@ async function nextSnapshot (dir: string, known: Set<string>, timeoutMs: number)
   throw new Error(`no heap snapshot in ${dir} after ${timeoutMs} ms`)
 }
 
+/** Not SIGUSR2: close-with-grace shuts the gateway down on it. SIGWINCH is ignored by default and unused here (no TTY). */
+const SNAPSHOT_SIGNAL = 'SIGWINCH'
+
 /**
  * `--heap-snapshot N`: a fresh gateway under --heapsnapshot-signal, one snapshot idle (after
  * a warm-up chat) and one holding N quiet streams; the difference per constructor / kind,
@@ -495,30 +498,30 @@ async function nextSnapshot (dir: string, known: Set<string>, timeoutMs: number)
 export async function heapSnapshot (ctx: Ctx, want: number): Promise<{ markdown: string, dir: string }> {
   for (const old of readdirSync(os.tmpdir()).filter((f) => f.startsWith('coze-bench-heap-'))) rmSync(path.join(os.tmpdir(), old), { recursive: true, force: true })
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coze-bench-heap-'))
-  const gw = await warmGateway(ctx, ctx.entry, {}, ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`])
+  const gw = await warmGateway(ctx, ctx.entry, {}, [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`])
   const known = new Set<string>()
   const n = streamsHeld(ctx, gw, want).streams
   let loaded = ''
   try {
     await sleep(500)
     ctx.log('heap snapshot: idle')
-    gw.proc.child.kill('SIGUSR2')
+    gw.proc.child.kill(SNAPSHOT_SIGNAL)
     const idle = await nextSnapshot(dir, known, 120_000)
     ctx.log(`heap snapshot: opening ${n} streams`)
     const r = await runStreams(streamsLoad(ctx, gw, n), {
       async onAllOpen () {
         ctx.log(`heap snapshot: ${n} streams open`)
-        gw.proc.child.kill('SIGUSR2')
+        gw.proc.child.kill(SNAPSHOT_SIGNAL)
         loaded = await nextSnapshot(dir, known, 600_000)
       }
     })
-    if (!loaded) throw new Error(`the ${n} streams were never all open at once (${r.errors} errors)`)
+    if (!loaded) throw new Error(`the ${n} streams were never all open at once: ${r.errors} errors (${JSON.stringify(r.errorKinds)}); gateway output:\n${gw.proc.output().slice(-2000)}`)
     ctx.log('heap snapshot: summarising')
     const [a, b] = [analyse(await readSnapshot(idle)), analyse(await readSnapshot(loaded))]
     const d = diff(a, b, n, 25)
     return {
       dir,
-      markdown: `A fresh gateway (\`node --heapsnapshot-signal=SIGUSR2\`), warmed by one chat: one snapshot idle, one with ${n.toLocaleString('en-US')} quiet streams open (scenario 3's load, ${r.errors} errors). ` +
+      markdown: `A fresh gateway (\`node --heapsnapshot-signal=${SNAPSHOT_SIGNAL}\`), warmed by one chat: one snapshot idle, one with ${n.toLocaleString('en-US')} quiet streams open (scenario 3's load, ${r.errors} errors). ` +
         'Per stream: (with streams − idle) / N, per constructor or kind of object; self size is the objects\' own bytes, retained size what freeing them would free (dominator tree, as DevTools\' Summary). ' +
         `The snapshots: \`${dir}\` (\`tsx bench/heap-summary.ts <idle> <loaded> --per ${n}\` summarises them again).\n\n` + diffMarkdown(d)
     }
