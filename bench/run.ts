@@ -10,6 +10,7 @@
 //   --no-build       skip `npm run build` (dist/ must be current)
 //   --no-ab          skip the before/after gateway (streams on axios's http adapter)
 //   --streams 2000,10000  scenario 3's stream counts (the largest is the target's)
+//   --stream-rate N  scenario 3: streams opened per second (default 200)
 //   --no-peers       skip the peers of bench/peers/ (FastAPI + httpx, Go, Express)
 //   --profile [S]    also run the gateway under --cpu-prof for S seconds (default 10) and
 //                    add the top self-time functions to the report
@@ -29,7 +30,7 @@ import { beforeUndiciEntry, beforeUndiciMissing, cleanupScratch, SRC_ENTRY, STAR
 import { PEERS, preparePeers, startPeer, type PeerKey, type PeerStatus } from './lib/peers.js'
 import { heapSnapshot, profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, type Ctx } from './scenarios.js'
 
-interface Args { streams?: number[], smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, heapStreams?: number, ab: boolean, peers: boolean }
+interface Args { streams?: number[], streamRate?: number, smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, heapStreams?: number, ab: boolean, peers: boolean }
 
 function parseArgs (argv: string[]): Args {
   const a: Args = { smoke: false, build: true, ab: true, peers: true }
@@ -49,6 +50,7 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--no-ab') a.ab = false
     else if (k === '--no-peers') a.peers = false
     else if (k === '--streams') a.streams = next().split(',').map(Number)
+    else if (k === '--stream-rate') a.streamRate = Number(next())
     else if (k === '--heap-snapshot') a.heapStreams = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 1000
     else if (k === '--profile') a.profileS = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 10
     else throw new Error(`unknown option ${k} (see the top of bench/run.ts)`)
@@ -105,7 +107,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
   const ab = sections.flatMap((s) => s.profiling ?? [])
   if (ab.length) {
     out.push('### Before and after the undici transport, measured side by side in this run', '',
-      'The "before" gateway is the same build with one change: its SDK client sends streams through axios\'s http adapter, as it did before (`bench/gateway-variant.mjs`, `STREAM_TRANSPORT=http`). It runs next to the current gateway, against the same emulator, in the same rounds (scenario 3: a fresh process of each per round, in turn).', '',
+      'The "before" gateway is the same build with one change: its SDK client sends streams through axios\'s http adapter, as it did before (`bench/gateway-variant.mjs`, `STREAM_TRANSPORT=http`). It runs next to the current gateway, against the same emulator, in the same rounds (scenario 3: a fresh process of each per round).', '',
       ...ab.flatMap((t) => [t, '']))
   }
   if (profile) out.push('### Profile of this run', '', profile, '')
@@ -115,7 +117,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
     '',
     '```sh',
     'npm install',
-    'npm run bench                  # builds dist/, runs every scenario (≈ 10 min), writes BENCHMARKS.md',
+    'npm run bench                  # builds dist/, installs the peers\' Debian packages if missing, runs every scenario (≈ 20 min), writes BENCHMARKS.md',
     'npm run bench -- --only 1,2    # some scenarios; --rounds 5 for more rounds; --profile to add a CPU profile',
     'npm run bench -- --only 3 --heap-snapshot 2000   # scenario 3, and what a stream costs per constructor',
     'npm run bench -- --smoke --out /tmp/smoke.md   # seconds; what test/bench/smoke.test.ts runs',
@@ -127,7 +129,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
 
 async function main (): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const p: Params = { ...(args.smoke ? SMOKE : FULL), ...(args.rounds ? { rounds: args.rounds } : {}), ...(args.streams ? { streamCounts: args.streams } : {}) }
+  const p: Params = { ...(args.smoke ? SMOKE : FULL), ...(args.rounds ? { rounds: args.rounds } : {}), ...(args.streams ? { streamCounts: args.streams } : {}), ...(args.streamRate ? { streamOpenPerS: args.streamRate } : {}) }
   const want = (n: number) => !args.only || args.only.includes(n)
   const started = performance.now()
   const loadStart = os.loadavg()

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { cpuMs, freePort, openFileLimit, openFiles, runClient, sleep, spawnNode, waitForStatus, withRssSampling, ROOT } from './lib/proc.js'
+import { cpuMs, freePort, listenOverflows, openFileLimit, openFiles, runClient, sleep, spawnNode, waitForStatus, withRssSampling, ROOT } from './lib/proc.js'
 import { runStreams, type StreamsLoad, type StreamsSummary } from './lib/streams.js'
 import { analyse, diff, diffMarkdown, readSnapshot } from './heap-summary.js'
 import { fmt, fmtSpread, MB, percentile, spread, sum, type Spread } from './lib/stats.js'
@@ -324,7 +324,7 @@ export async function scenario2 (ctx: Ctx): Promise<Section> {
 
 // ---------------------------------------------------------------- scenario 3
 
-type StreamsRound = StreamsSummary & { streams: number, baseline: number, peak: number, peakSampled: number, fileLimit: number, idleFiles: number }
+type StreamsRound = StreamsSummary & { streams: number, baseline: number, peak: number, peakSampled: number, fileLimit: number, idleFiles: number, maxFiles: number, overflows: number }
 
 /** Sockets a stream holds in the gateway: the client's and the upstream one. */
 const FILES_PER_STREAM = 2
@@ -372,9 +372,14 @@ async function streamsRound (ctx: Ctx, n: number, entry: GatewayEntry, env: Reco
   const gw = await warmGateway(ctx, entry, env)
   try {
     const { streams, fileLimit, idleFiles } = streamsHeld(ctx, gw, n)
-    const s = await withRssSampling(gw.proc.pid, () => runStreams(streamsLoad(ctx, gw, streams)))
+    let maxFiles = idleFiles
+    const overflows0 = listenOverflows()
+    const t = setInterval(() => { try { maxFiles = Math.max(maxFiles, openFiles(gw.proc.pid)) } catch { /* gone */ } }, 250)
+    const s = await withRssSampling(gw.proc.pid, () => runStreams(streamsLoad(ctx, gw, streams))).finally(() => clearInterval(t))
     const peak = s.hwmReset ? Math.max(s.peakHwm, s.peakSampled) : s.peakSampled
-    return { ...s.result, streams, baseline: s.baseline, peak, peakSampled: s.peakSampled, fileLimit, idleFiles }
+    const overflows = listenOverflows() - overflows0
+    if (s.result.errors > 0) ctx.log(`scenario 3: ${s.result.errors} errors ${JSON.stringify(s.result.errorKinds)}; the gateway ${gw.proc.child.exitCode === null ? 'is alive' : `exited (${gw.proc.child.exitCode})`}, ${maxFiles} files open at most, ${overflows} listen-queue overflows on the machine meanwhile; its last output:\n${gw.proc.output().slice(-1500)}`)
+    return { ...s.result, streams, baseline: s.baseline, peak, peakSampled: s.peakSampled, fileLimit, idleFiles, maxFiles, overflows }
   } finally {
     await gw.proc.stop()
   }
@@ -394,14 +399,13 @@ export async function scenario3 (ctx: Ctx): Promise<Section> {
       results[n]!.push(await streamsRound(ctx, n, ctx.entry))
     }
   }
-  // the "before" gateway (streams on axios's http adapter) next to the current one, in turn, at nAb streams
+  // the "before" gateway (streams on axios's http adapter) at nAb streams, a fresh process per
+  // round; its "after" is the current gateway's rounds at nAb (run above when nAb is a count)
   if (ctx.beforeEntry) {
     for (let r = 0; r < p.rounds; r++) {
-      for (const which of r % 2 ? ['before', 'after'] : ['after', 'before']) {
-        ctx.log(`scenario 3: ${nAb} streams, before/after round ${r + 1}/${p.rounds} (${which})`)
-        if (which === 'after') after.push(results[nAb]?.[r] ?? await streamsRound(ctx, nAb, ctx.entry))
-        else before.push(await streamsRound(ctx, nAb, ctx.beforeEntry.entry, ctx.beforeEntry.env))
-      }
+      ctx.log(`scenario 3: ${nAb} streams on the "before" gateway, round ${r + 1}/${p.rounds}`)
+      before.push(await streamsRound(ctx, nAb, ctx.beforeEntry.entry, ctx.beforeEntry.env))
+      after.push(results[nAb]?.[r] ?? await streamsRound(ctx, nAb, ctx.entry))
     }
   }
   const perStreamKb = (x: StreamsRound) => (x.peak - x.baseline) / x.streams / 1024
@@ -414,6 +418,7 @@ export async function scenario3 (ctx: Ctx): Promise<Section> {
       `\`bot-slow-${streamPaceMs(p, n)}\``,
       String(sum(rs.map((x) => x.errors))),
       fmtSpread(spread(rs.map((x) => x.maxOpen)), 0),
+      fmtSpread(spread(rs.map((x) => x.maxFiles)), 0),
       fmtSpread(spread(rs.map((x) => x.baseline / MB)), 0, ' MB'),
       fmtSpread(spread(rs.map((x) => x.peak / MB)), 0, ' MB'),
       fmtSpread(spread(rs.map(perStreamKb)), 1, ' KB'),
@@ -449,8 +454,10 @@ export async function scenario3 (ctx: Ctx): Promise<Section> {
       'A stream counts as good only if it answers 200, relays every delta, then `chat_completed` and `end`. ' +
       'Peak RSS is the gateway process\'s `VmHWM` (reset through `/proc/<pid>/clear_refs` before the load) and `VmRSS` polled every 20 ms, whichever is higher; RSS per stream is (peak − baseline) / N. ' +
       `The gateway, the emulator and the clients run with an open-file limit of ${limits.map((l) => l.toLocaleString('en-US')).join(' / ')} (raised by the benchmark with \`ulimit -n\` in the shell that starts them; the product sets none).`,
-      table(['streams', 'bot', 'errors', 'open at once (max)', 'baseline RSS', 'peak RSS', 'RSS per stream', 'all open after', 'opened', 'run time'], rows),
-      Object.keys(kinds).length ? `Error kinds: ${Object.entries(kinds).map(([k, v]) => `${k} × ${v}`).join(', ')}.` : 'No stream failed.',
+      table(['streams', 'bot', 'errors', 'open at once (max)', 'gateway files open (max)', 'baseline RSS', 'peak RSS', 'RSS per stream', 'all open after', 'opened', 'run time'], rows),
+      Object.keys(kinds).length
+        ? `Error kinds: ${Object.entries(kinds).map(([k, v]) => `${k} × ${v}`).join(', ')}. Connections the machine dropped from full listen queues during the rounds (\`TcpExt ListenOverflows\`, every process on the machine): ${Object.values(results).flat().map((x) => x.overflows).join(', ')}; a gateway too busy to accept (GC pauses with a large heap, a shared machine) shows there, its clients then see resets and timeouts.`
+        : 'No stream failed.',
       ...(short.length ? [`**${nMax.toLocaleString('en-US')} streams could not be held on this machine**: each stream holds ${FILES_PER_STREAM} sockets in the gateway (the client's and the one to Coze), and the hard open-file limit here is ${short[0]!.fileLimit.toLocaleString('en-US')} (raising a hard limit needs CAP_SYS_RESOURCE, which this machine does not grant); the rounds ran the most streams that limit holds.`] : [])
     ],
     targets: [{

@@ -20,11 +20,12 @@ export const PEERS: PeerDef[] = [
   { key: 'express', label: 'Express + fetch relay (`bench/peers/express-relay.ts`)', short: 'Express relay' }
 ]
 
-/** Debian's interpreter: its python3-* packages are not on another python3 (pyenv, venv) in PATH. */
+/** Debian's interpreter: its python3-* packages are not on another python3 (pyenv, venv) in PATH. BENCH_PYTHON, BENCH_GO: other binaries. */
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3'
 const PY_MODULES = ['fastapi', 'uvicorn', 'httpx']
-/** What `pip install fastapi uvicorn[standard] httpx` would bring: uvicorn uses uvloop and httptools when present. */
-const PY_PACKAGES = ['python3-fastapi', 'python3-uvicorn', 'python3-httpx', 'python3-uvloop', 'python3-httptools']
+const PY_PACKAGES = ['python3-fastapi', 'python3-uvicorn', 'python3-httpx']
+/** The rest of what `pip install fastapi uvicorn[standard] httpx` brings: uvicorn uses uvloop and httptools when present. */
+const PY_EXTRAS = ['python3-uvloop', 'python3-httptools']
 const GO_PACKAGES = ['golang-go']
 
 export interface PeerStatus {
@@ -49,7 +50,7 @@ function pythonVersions (): string {
 }
 
 function goBinary (): string | undefined {
-  for (const g of ['go', '/usr/lib/go/bin/go']) {
+  for (const g of process.env.BENCH_GO ? [process.env.BENCH_GO] : ['go', '/usr/lib/go/bin/go']) {
     const r = spawnSync(g, ['version'], { encoding: 'utf8' })
     if (!r.error && r.status === 0) return g
   }
@@ -97,8 +98,11 @@ let goRelay: string | undefined
 export function preparePeers (opts: { install: boolean, log: (m: string) => void }): PeerStatus {
   const st: PeerStatus = { ready: {}, missing: {} }
   let py = pythonMissing()
-  if (py && opts.install) py = aptInstall(PY_PACKAGES, opts.log) ?? pythonMissing()
-  if (py) st.missing.fastapi = `${PY_PACKAGES.slice(0, 3).join(', ')} for ${PYTHON}: ${py}`
+  if (py && opts.install) {
+    py = aptInstall(PY_PACKAGES, opts.log) ?? pythonMissing()
+    if (!py) aptInstall(PY_EXTRAS, opts.log) // best effort: without them uvicorn runs on asyncio and h11
+  }
+  if (py) st.missing.fastapi = `${PY_PACKAGES.join(', ')} for ${PYTHON}: ${py}`
   else st.ready.fastapi = pythonVersions()
 
   let go = goBinary()

@@ -210,3 +210,15 @@ export async function withRssSampling<T> (pid: number, fn: () => Promise<T>, eve
     clearInterval(t)
   }
 }
+
+/** The machine's count of connections dropped because a listen queue was full (TcpExt ListenOverflows; every process, not only ours). */
+export function listenOverflows (): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'))
+    const names = lines[0]!.split(/\s+/)
+    const values = lines[1]!.split(/\s+/)
+    return Number(values[names.indexOf('ListenOverflows')])
+  } catch {
+    return NaN
+  }
+}

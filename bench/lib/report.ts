@@ -40,7 +40,7 @@ export const FULL: Params = {
   slowBotMs: 20,
   streamCounts: [2000, 10_000],
   streamBotMs: 4000,
-  streamOpenPerS: 250,
+  streamOpenPerS: 200,
   streamHoldS: 30,
   streamClients: 2,
   abStreams: 2000,
