@@ -14,8 +14,9 @@
 //   --no-peers       skip the peers of bench/peers/ (FastAPI + httpx, Go, Express)
 //   --profile [S]    also run the gateway under --cpu-prof for S seconds (default 10) and
 //                    add the top self-time functions to the report
-//   --heap-snapshot [N]  also snapshot the heap of a gateway idle and holding N quiet
-//                    streams (default 1000) and add what a stream costs, per constructor
+//   --heap-snapshot [N]  snapshot the heap of a gateway idle and holding N quiet streams
+//                    (default 2000) and add what a stream costs, per constructor; a full
+//                    run that runs scenario 3 does it with 2000 unless --no-heap-snapshot
 //
 // A full run installs the peers' Debian packages when missing (python3-fastapi,
 // python3-uvicorn, python3-httpx, golang-go: apt-get, as root); a smoke run only uses
@@ -31,6 +32,8 @@ import { PEERS, preparePeers, startPeer, type PeerKey, type PeerStatus } from '.
 import { heapSnapshot, profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, type Ctx } from './scenarios.js'
 
 interface Args { streams?: number[], streamRate?: number, smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, heapStreams?: number, ab: boolean, peers: boolean }
+
+const HEAP_STREAMS = 2000
 
 function parseArgs (argv: string[]): Args {
   const a: Args = { smoke: false, build: true, ab: true, peers: true }
@@ -51,11 +54,13 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--no-peers') a.peers = false
     else if (k === '--streams') a.streams = next().split(',').map(Number)
     else if (k === '--stream-rate') a.streamRate = Number(next())
-    else if (k === '--heap-snapshot') a.heapStreams = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 1000
+    else if (k === '--heap-snapshot') a.heapStreams = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : HEAP_STREAMS
+    else if (k === '--no-heap-snapshot') a.heapStreams = 0
     else if (k === '--profile') a.profileS = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 10
     else throw new Error(`unknown option ${k} (see the top of bench/run.ts)`)
   }
   if (a.smoke) a.build = false
+  if (a.heapStreams === undefined && !a.smoke && (!a.only || a.only.includes(3))) a.heapStreams = HEAP_STREAMS
   if (a.rounds !== undefined && !(a.rounds >= 1)) throw new Error('--rounds must be ≥ 1')
   if (a.streams && !a.streams.every((n) => Number.isInteger(n) && n > 0)) throw new Error('--streams takes positive integers, e.g. 2000,10000')
   return a
@@ -192,7 +197,7 @@ async function main (): Promise<void> {
     for (const s of servers) await s.proc.stop()
     servers.length = 0
     if (want(3)) sections.push(await scenario3(ctx))
-    if (args.heapStreams !== undefined) {
+    if (args.heapStreams) {
       log(`heap snapshots: idle, and with ${args.heapStreams} streams`)
       const h = await heapSnapshot(ctx, args.heapStreams)
       heap = h.markdown
