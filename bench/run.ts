@@ -158,6 +158,7 @@ async function main (): Promise<void> {
   let heap: string | undefined
   let emu: Emu | undefined
   const servers: Server[] = []
+  let shared: { gateway: Server, proxy: Server, sdk: Server, before: Server | undefined } | undefined
   const peers: Partial<Record<PeerKey, Server>> = {}
   const needShared = want(1) || want(2) || args.profileS !== undefined
   let peerStatus: PeerStatus = { ready: {}, missing: Object.fromEntries(PEERS.map((d) => [d.key, '--no-peers'])) }
@@ -172,6 +173,7 @@ async function main (): Promise<void> {
         startGateway(emu, entry), startMinimalProxy(emu), startSdkDirect(emu),
         ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined
       ])
+      shared = { gateway, proxy, sdk, before }
       servers.push(gateway, proxy, sdk, ...(before ? [before] : []))
       for (const key of Object.keys(peerStatus.ready) as PeerKey[]) {
         try {
@@ -184,8 +186,9 @@ async function main (): Promise<void> {
         }
       }
     }
-    const [gateway, proxy, sdk, before] = servers
-    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, peers, peerStatus, before: ab ? before : undefined, beforeEntry: ab ? beforeUndiciEntry(entry) : undefined, entry, log }
+    // without scenarios 1 and 2 there are no shared servers: scenarios 3–5 start their own
+    const { gateway, proxy, sdk, before } = shared ?? ({} as Partial<NonNullable<typeof shared>>)
+    const ctx: Ctx = { p, emu, gateway: gateway as Server, proxy: proxy as Server, sdk: sdk as Server, peers, peerStatus, before, beforeEntry: ab ? beforeUndiciEntry(entry) : undefined, entry, log }
     if (want(1)) sections.push(await scenario1(ctx))
     if (want(2)) sections.push(await scenario2(ctx))
     if (args.profileS !== undefined) {

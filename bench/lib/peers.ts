@@ -136,7 +136,8 @@ export async function startPeer (key: PeerKey, emu: Emu): Promise<Server> {
   const port = await freePort()
   const env = { UPSTREAM_URL: emu.url, UPSTREAM_TOKEN: emu.token, COZE_BOT_ID: BOT, PORT: String(port) }
   let proc: Proc
-  if (key === 'fastapi') proc = spawnProc('fastapi-relay', PYTHON, [path.join(ROOT, 'bench/peers/fastapi_relay.py')], { env, manyFiles: true })
+  // no __pycache__ written into the checkout
+  if (key === 'fastapi') proc = spawnProc('fastapi-relay', PYTHON, [path.join(ROOT, 'bench/peers/fastapi_relay.py')], { env: { ...env, PYTHONDONTWRITEBYTECODE: '1' }, manyFiles: true })
   else if (key === 'go') {
     if (!goRelay) throw new Error('the Go relay was not built (preparePeers)')
     proc = spawnProc('go-relay', goRelay, [], { env, manyFiles: true })
