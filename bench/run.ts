@@ -169,22 +169,24 @@ async function main (): Promise<void> {
     if (needShared) {
       log('starting the gateway, the minimal proxy, SDK direct and the peers')
       const b = beforeUndiciEntry(entry)
-      const [gateway, proxy, sdk, before] = await Promise.all([
-        startGateway(emu, entry), startMinimalProxy(emu), startSdkDirect(emu),
-        ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined
-      ])
-      shared = { gateway, proxy, sdk, before }
-      servers.push(gateway, proxy, sdk, ...(before ? [before] : []))
-      for (const key of Object.keys(peerStatus.ready) as PeerKey[]) {
+      const e = emu
+      const startPeers = (Object.keys(peerStatus.ready) as PeerKey[]).map(async (key) => {
         try {
-          peers[key] = await startPeer(key, emu)
+          peers[key] = await startPeer(key, e)
           servers.push(peers[key])
         } catch (err) {
           delete peerStatus.ready[key]
           peerStatus.missing[key] = `did not start: ${String(err).split('\n').slice(0, 3).join(' ')}`
           log(`${key} peer: ${peerStatus.missing[key]}`)
         }
-      }
+      })
+      const [gateway, proxy, sdk, before] = await Promise.all([
+        startGateway(emu, entry), startMinimalProxy(emu), startSdkDirect(emu),
+        ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined,
+        ...startPeers
+      ])
+      shared = { gateway, proxy, sdk, before: before ?? undefined }
+      servers.push(gateway, proxy, sdk, ...(before ? [before] : []))
     }
     // without scenarios 1 and 2 there are no shared servers: scenarios 3–5 start their own
     const { gateway, proxy, sdk, before } = shared ?? ({} as Partial<NonNullable<typeof shared>>)

@@ -42,7 +42,7 @@ describe('npm run bench -- --smoke', () => {
   it('runs all five scenarios and writes a report with every target, PASS or FAIL', async () => {
     const out = path.join(dir, 'BENCHMARKS.md')
     const json = path.join(dir, 'bench.json')
-    const { code, stdout, stderr } = await runBench(['--smoke', '--out', out, '--json', json], 150_000)
+    const { code, stdout, stderr } = await runBench(['--smoke', '--out', out, '--json', json], 210_000)
     expect(code, stderr.slice(-3000)).toBe(0)
 
     const md = readFileSync(out, 'utf8')
@@ -64,5 +64,5 @@ describe('npm run bench -- --smoke', () => {
     expect(byName('no coalescing').pass, byName('no coalescing').measured).toBe(true)
     expect(byName('concurrent quiet streams').measured).toMatch(/^0 errors/)
     expect(md).toContain('Every upload answered 200 with the full byte count stored.')
-  }, 180_000)
+  }, 240_000)
 })
