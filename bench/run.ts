@@ -21,6 +21,7 @@
 // A full run installs the peers' Debian packages when missing (python3-fastapi,
 // python3-uvicorn, python3-httpx, golang-go: apt-get, as root); a smoke run only uses
 // them when present. A peer that cannot run is reported as "not measured: <why>".
+// BENCH_PYTHON (default /usr/bin/python3, Debian's) and BENCH_GO pick other binaries.
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'

@@ -500,10 +500,14 @@ const SNAPSHOT_SIGNAL = 'SIGWINCH'
 /**
  * `--heap-snapshot N`: a fresh gateway under --heapsnapshot-signal, one snapshot idle (after
  * a warm-up chat) and one holding N quiet streams; the difference per constructor / kind,
- * divided by N. The snapshots stay in os.tmpdir() for DevTools (the previous run's go).
+ * divided by N. The snapshots stay in os.tmpdir() for DevTools (for an hour: the next run removes older ones).
  */
 export async function heapSnapshot (ctx: Ctx, want: number): Promise<{ markdown: string, dir: string }> {
-  for (const old of readdirSync(os.tmpdir()).filter((f) => f.startsWith('coze-bench-heap-'))) rmSync(path.join(os.tmpdir(), old), { recursive: true, force: true })
+  // earlier runs' snapshots (hundreds of MB each); not those of a run that may still be going
+  for (const old of readdirSync(os.tmpdir()).filter((f) => f.startsWith('coze-bench-heap-'))) {
+    const d = path.join(os.tmpdir(), old)
+    if (Date.now() - statSync(d).mtimeMs > 3_600_000) rmSync(d, { recursive: true, force: true })
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coze-bench-heap-'))
   const gw = await warmGateway(ctx, ctx.entry, {}, [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`])
   const known = new Set<string>()
