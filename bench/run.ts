@@ -10,21 +10,35 @@
 //   --no-build       skip `npm run build` (dist/ must be current)
 //   --no-ab          skip the before/after gateway (streams on axios's http adapter) and
 //                    scenario 6 (the gateway next to itself with METRICS_ENABLED=false)
+//   --streams 2000,10000  scenario 3's stream counts (the largest is the target's)
+//   --stream-rate N  scenario 3: streams opened per second (default 200)
+//   --no-peers       skip the peers of bench/peers/ (FastAPI + httpx, Go, Express)
 //   --profile [S]    also run the gateway under --cpu-prof for S seconds (default 10) and
 //                    add the top self-time functions to the report
+//   --heap-snapshot [N]  snapshot the heap of a gateway idle and holding N quiet streams
+//                    (default 2000) and add what a stream costs, per constructor; a full
+//                    run that runs scenario 3 does it with 2000 unless --no-heap-snapshot
+//
+// A full run installs the peers' Debian packages when missing (python3-fastapi,
+// python3-uvicorn, python3-httpx, golang-go: apt-get, as root); a smoke run only uses
+// them when present. A peer that cannot run is reported as "not measured: <why>".
+// BENCH_PYTHON (default /usr/bin/python3, Debian's) and BENCH_GO pick other binaries.
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { killAll, ROOT } from './lib/proc.js'
 import { FULL, SMOKE, table, type Params, type Section } from './lib/report.js'
-import { beforeUndiciEntry, cleanupScratch, DIST_ENTRY, SRC_ENTRY, startEmu, startGateway, startMinimalProxy, startSdkDirect, type Emu, type Server } from './lib/stack.js'
-import { profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, scenario6, type Ctx } from './scenarios.js'
+import { beforeUndiciEntry, beforeUndiciMissing, cleanupScratch, SRC_ENTRY, START_ENTRY, startEmu, startGateway, startMinimalProxy, startSdkDirect, type Emu, type Server } from './lib/stack.js'
+import { PEERS, preparePeers, startPeer, type PeerKey, type PeerStatus } from './lib/peers.js'
+import { heapSnapshot, profileGateway, pruneProfiles, scenario1, scenario2, scenario3, scenario4, scenario5, scenario6, type Ctx } from './scenarios.js'
 
-interface Args { smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, ab: boolean }
+interface Args { streams?: number[], streamRate?: number, smoke: boolean, rounds?: number, only?: number[], out?: string, json?: string, build: boolean, profileS?: number, heapStreams?: number, ab: boolean, peers: boolean }
+
+const HEAP_STREAMS = 2000
 
 function parseArgs (argv: string[]): Args {
-  const a: Args = { smoke: false, build: true, ab: true }
+  const a: Args = { smoke: false, build: true, ab: true, peers: true }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const next = () => {
@@ -39,11 +53,18 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--json') a.json = next()
     else if (k === '--no-build') a.build = false
     else if (k === '--no-ab') a.ab = false
+    else if (k === '--no-peers') a.peers = false
+    else if (k === '--streams') a.streams = next().split(',').map(Number)
+    else if (k === '--stream-rate') a.streamRate = Number(next())
+    else if (k === '--heap-snapshot') a.heapStreams = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : HEAP_STREAMS
+    else if (k === '--no-heap-snapshot') a.heapStreams = 0
     else if (k === '--profile') a.profileS = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 10
     else throw new Error(`unknown option ${k} (see the top of bench/run.ts)`)
   }
   if (a.smoke) a.build = false
+  if (a.heapStreams === undefined && !a.smoke && (!a.only || a.only.includes(3))) a.heapStreams = HEAP_STREAMS
   if (a.rounds !== undefined && !(a.rounds >= 1)) throw new Error('--rounds must be ≥ 1')
+  if (a.streams && !a.streams.every((n) => Number.isInteger(n) && n > 0)) throw new Error('--streams takes positive integers, e.g. 2000,10000')
   return a
 }
 
@@ -61,7 +82,7 @@ function machine (): Array<[string, string]> {
   ]
 }
 
-function render (p: Params, sections: Section[], mach: Array<[string, string]>, load: { start: number[], end: number[] }, minutes: number, profile: string | undefined): string {
+function render (p: Params, sections: Section[], mach: Array<[string, string]>, load: { start: number[], end: number[] }, minutes: number, profile: string | undefined, heap: string | undefined): string {
   const targets = sections.flatMap((s) => s.targets)
   const failed = targets.filter((t) => !t.pass)
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ')
@@ -93,18 +114,20 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
   const ab = sections.flatMap((s) => s.profiling ?? [])
   if (ab.length) {
     out.push('### Before and after the undici transport, measured side by side in this run', '',
-      'The "before" gateway is the same build with one change: its SDK client sends streams through axios\'s http adapter, as it did before (`bench/gateway-variant.mjs`, `STREAM_TRANSPORT=http`). It runs next to the current gateway, against the same emulator, in the same rounds (scenario 3: a fresh process of each per round, in turn).', '',
+      'The "before" gateway is the same build with one change: its SDK client sends streams through axios\'s http adapter, as it did before (`bench/gateway-variant.mjs`, `STREAM_TRANSPORT=http`). It runs next to the current gateway, against the same emulator, in the same rounds (scenario 3: a fresh process of each per round).', '',
       ...ab.flatMap((t) => [t, '']))
   }
   if (profile) out.push('### Profile of this run', '', profile, '')
+  if (heap) out.push('### What a stream costs: heap snapshots of this run', '', heap, '')
   out.push(
     '## How to reproduce',
     '',
     '```sh',
     'npm install',
-    'npm run bench                  # builds dist/, runs every scenario (≈ 10 min), writes BENCHMARKS.md',
+    'npm run bench                  # builds dist/, installs the peers\' Debian packages if missing, runs every scenario (≈ 20 min), writes BENCHMARKS.md',
     'npm run bench -- --only 1,2    # some scenarios; --rounds 5 for more rounds; --profile to add a CPU profile',
     'npm run bench -- --only 6      # the cost of the metrics alone (the gateway next to itself with METRICS_ENABLED=false)',
+    'npm run bench -- --only 3 --heap-snapshot 2000   # scenario 3, and what a stream costs per constructor',
     'npm run bench -- --smoke --out /tmp/smoke.md   # seconds; what test/bench/smoke.test.ts runs',
     '```',
     ''
@@ -114,7 +137,7 @@ function render (p: Params, sections: Section[], mach: Array<[string, string]>, 
 
 async function main (): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const p: Params = { ...(args.smoke ? SMOKE : FULL), ...(args.rounds ? { rounds: args.rounds } : {}) }
+  const p: Params = { ...(args.smoke ? SMOKE : FULL), ...(args.rounds ? { rounds: args.rounds } : {}), ...(args.streams ? { streamCounts: args.streams } : {}), ...(args.streamRate ? { streamOpenPerS: args.streamRate } : {}) }
   const want = (n: number) => !args.only || args.only.includes(n)
   const started = performance.now()
   const loadStart = os.loadavg()
@@ -124,36 +147,57 @@ async function main (): Promise<void> {
       execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
     } catch {
       // tsc still emits on type errors (someone's work in progress elsewhere in src/)
-      if (!existsSync(path.join(ROOT, DIST_ENTRY.script))) throw new Error('npm run build failed and dist/server.js is missing')
+      if (!existsSync(path.join(ROOT, START_ENTRY.script))) throw new Error(`npm run build failed and ${START_ENTRY.script} is missing`)
       log('WARNING: npm run build reported errors (above); measuring the dist/ it emitted')
     }
   }
-  const entry = args.smoke ? SRC_ENTRY : DIST_ENTRY
+  const entry = args.smoke ? SRC_ENTRY : START_ENTRY
+  const abMissing = args.ab ? beforeUndiciMissing(entry) : undefined
+  if (abMissing) log(`no before/after gateway: ${abMissing}`)
+  const ab = args.ab && !abMissing
 
   const sections: Section[] = []
   let profile: string | undefined
+  let heap: string | undefined
   let emu: Emu | undefined
   const servers: Server[] = []
+  let shared: { gateway: Server, proxy: Server, sdk: Server, before: Server | undefined } | undefined
+  const peers: Partial<Record<PeerKey, Server>> = {}
+  const metricsAb = args.ab && want(6)
+  const needShared = want(1) || want(2) || metricsAb || args.profileS !== undefined
+  let noMetrics: Server | undefined
+  let peerStatus: PeerStatus = { ready: {}, missing: Object.fromEntries(PEERS.map((d) => [d.key, '--no-peers'])) }
+  if (args.peers && (want(1) || want(2))) peerStatus = preparePeers({ install: !args.smoke, log })
   try {
     log('starting the emulator')
     emu = await startEmu()
-    const metricsAb = args.ab && want(6)
-    const needShared = want(1) || want(2) || metricsAb || args.profileS !== undefined
-    let noMetrics: Server | undefined
     if (needShared) {
-      log('starting the gateway, the minimal proxy and SDK direct')
+      log('starting the gateway, the minimal proxy, SDK direct and the peers')
       const b = beforeUndiciEntry(entry)
+      const e = emu
+      const startPeers = (Object.keys(peerStatus.ready) as PeerKey[]).map(async (key) => {
+        try {
+          peers[key] = await startPeer(key, e)
+          servers.push(peers[key])
+        } catch (err) {
+          delete peerStatus.ready[key]
+          peerStatus.missing[key] = `did not start: ${String(err).split('\n').slice(0, 3).join(' ')}`
+          log(`${key} peer: ${peerStatus.missing[key]}`)
+        }
+      })
       const [gateway, proxy, sdk, before, off] = await Promise.all([
         startGateway(emu, entry), startMinimalProxy(emu), startSdkDirect(emu),
-        args.ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined,
-        metricsAb ? startGateway(emu, entry, { env: { METRICS_ENABLED: 'false' }, name: 'gateway-nometrics' }) : undefined
+        ab ? startGateway(emu, b.entry, { env: b.env, name: 'gateway-before' }) : undefined,
+        metricsAb ? startGateway(emu, entry, { env: { METRICS_ENABLED: 'false' }, name: 'gateway-nometrics' }) : undefined,
+        ...startPeers
       ])
+      shared = { gateway, proxy, sdk, before: before ?? undefined }
       servers.push(gateway, proxy, sdk, ...(before ? [before] : []), ...(off ? [off] : []))
-      noMetrics = off
+      noMetrics = off ?? undefined
     }
-    const [gateway, proxy, sdk] = servers
-    const before = servers.find((s) => s.name === 'gateway-before')
-    const ctx: Ctx = { p, emu, gateway: gateway!, proxy: proxy!, sdk: sdk!, before, noMetrics, beforeEntry: args.ab ? beforeUndiciEntry(entry) : undefined, entry, log }
+    // without scenarios 1, 2 and 6 there are no shared servers: scenarios 3–5 start their own
+    const { gateway, proxy, sdk, before } = shared ?? ({} as Partial<NonNullable<typeof shared>>)
+    const ctx: Ctx = { p, emu, gateway: gateway as Server, proxy: proxy as Server, sdk: sdk as Server, peers, peerStatus, before, noMetrics, beforeEntry: ab ? beforeUndiciEntry(entry) : undefined, entry, log }
     if (want(1)) sections.push(await scenario1(ctx))
     if (want(2)) sections.push(await scenario2(ctx))
     if (metricsAb) sections.push(await scenario6(ctx))
@@ -166,6 +210,12 @@ async function main (): Promise<void> {
     for (const s of servers) await s.proc.stop()
     servers.length = 0
     if (want(3)) sections.push(await scenario3(ctx))
+    if (args.heapStreams) {
+      log(`heap snapshots: idle, and with ${args.heapStreams} streams`)
+      const h = await heapSnapshot(ctx, args.heapStreams)
+      heap = h.markdown
+      log(`heap snapshots kept in ${h.dir}`)
+    }
     if (want(4)) sections.push(await scenario4(ctx))
     if (want(5)) sections.push(await scenario5(ctx))
   } finally {
@@ -177,7 +227,7 @@ async function main (): Promise<void> {
 
   sections.sort((a, b) => a.scenario - b.scenario)
   const minutes = (performance.now() - started) / 60_000
-  const md = render(p, sections, machine(), { start: loadStart, end: os.loadavg() }, minutes, profile)
+  const md = render(p, sections, machine(), { start: loadStart, end: os.loadavg() }, minutes, profile, heap)
   const out = args.out ?? (args.smoke ? undefined : 'BENCHMARKS.md')
   if (out) {
     writeFileSync(path.resolve(ROOT, out), md)

@@ -1,9 +1,13 @@
-// The five scenarios of issue 6, and the cost of the metrics (issue 13). Each measures the
-// gateway side by side with a reference in the same run, round after round (the order
-// rotates each round), and returns its markdown, its raw figures and its targets.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+// The five scenarios of issue 6 with the targets of issue 17, and the cost of the metrics
+// (issue 13). Each measures the gateway side by side with references in the same run (the
+// minimal proxy, and the peers of bench/peers/), round after round (the order rotates each
+// round), and returns its markdown, its raw figures and its targets.
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
-import { cpuMs, freePort, runClient, spawnNode, waitForStatus, withRssSampling, ROOT } from './lib/proc.js'
+import { cpuMs, freePort, listenOverflows, openFileLimit, openFiles, runClient, sleep, spawnNode, waitForStatus, withRssSampling, ROOT } from './lib/proc.js'
+import { runStreams, type StreamsLoad, type StreamsSummary } from './lib/streams.js'
+import { analyse, diff, diffMarkdown, readSnapshot } from './heap-summary.js'
 import { fmt, fmtSpread, MB, percentile, spread, sum, type Spread } from './lib/stats.js'
 import { table, type Params, type Section, type TargetResult } from './lib/report.js'
 import {
@@ -12,10 +16,10 @@ import {
 } from './lib/stack.js'
 import type { LoadInput, LoadResult } from './clients/load.js'
 import type { SeqInput, SeqResult, SeqTargetResult } from './clients/sequential.js'
-import type { StreamsInput, StreamsResult } from './clients/streams.js'
 import type { UploadInput, UploadResult } from './clients/upload.js'
 import type { Target } from './clients/exchange.js'
 import { summarize, summaryMarkdown } from './cpuprofile-summary.js'
+import { PEERS, type PeerKey, type PeerStatus } from './lib/peers.js'
 
 export interface Ctx {
   p: Params
@@ -23,6 +27,9 @@ export interface Ctx {
   gateway: Server
   proxy: Server
   sdk: Server
+  /** the peers that run (bench/peers/), and why the others do not */
+  peers: Partial<Record<PeerKey, Server>>
+  peerStatus: PeerStatus
   /** the gateway with streams on axios's http adapter (before the undici adapter), for same-run before/after */
   before?: Server | undefined
   /** how to start that "before" gateway (scenario 3 starts fresh processes) */
@@ -51,12 +58,28 @@ async function load (s: LoadSetup, connections: number, durationS: number): Prom
 
 export const BEFORE_LABEL = 'gateway, streams on axios\'s http adapter (before)'
 
+/** The peers that run, in PEERS order. */
+const runningPeers = (ctx: Ctx) => PEERS.filter((d) => ctx.peers[d.key])
+
+/** A target measured against a peer: "not measured: <why>" when the peer could not run. */
+function peerTarget (ctx: Ctx, scenario: number, key: PeerKey, target: string, f: () => { measured: string, pass: boolean }): TargetResult {
+  if (ctx.peers[key]) return { scenario, target, ...f() }
+  return { scenario, target, measured: `not measured: ${ctx.peerStatus.missing[key] ?? 'not started (--no-peers)'}`, pass: false }
+}
+
+/** One line on the peers: what each runs on, or why it did not run. */
+function peersLine (ctx: Ctx): string {
+  return 'Peers (`bench/peers/`, each in its own process, one process each, against the same emulator; the gateway\'s own request body): ' +
+    PEERS.map((d) => `${d.short}: ${ctx.peers[d.key] ? ctx.peerStatus.ready[d.key] : `**not measured** (${ctx.peerStatus.missing[d.key] ?? '--no-peers'})`}`).join('; ') + '.'
+}
+
 export function setups1 (ctx: Ctx): LoadSetup[] {
-  const { emu, proxy, sdk, gateway, before } = ctx
+  const { emu, proxy, sdk, gateway, before, peers } = ctx
   return [
     { key: 'emulator', label: 'Coze emulator alone (no proxy)', url: `${emu.url}/v3/chat`, body: cozeBody(), headers: auth(emu), pid: emu.proc.pid },
     { key: 'proxy', label: 'minimal proxy (`bench/minimal-proxy.ts`)', url: `${proxy.url}/v3/chat`, body: cozeBody(), pid: proxy.proc.pid },
     { key: 'sdk', label: 'SDK direct (`bench/sdk-direct.ts`)', url: `${sdk.url}/`, body: cozeBody(), pid: sdk.proc.pid },
+    ...runningPeers(ctx).map((d) => ({ key: d.key, label: d.label, url: `${peers[d.key]!.url}/api/v1/chat`, body: gatewayBody(false), pid: peers[d.key]!.proc.pid })),
     { key: 'gateway', label: '**gateway** `POST /api/v1/chat`', url: `${gateway.url}/api/v1/chat`, body: gatewayBody(false), pid: gateway.proc.pid },
     ...(before ? [{ key: 'before', label: BEFORE_LABEL, url: `${before.url}/api/v1/chat`, body: gatewayBody(false), pid: before.proc.pid }] : [])
   ]
@@ -73,6 +96,7 @@ export async function scenario1 (ctx: Ctx): Promise<Section> {
     { name: 'direct', url: `${emu.url}/v3/chat`, body: cozeBody(), headers: auth(emu), format: 'coze-sse' },
     { name: 'proxy', url: `${ctx.proxy.url}/v3/chat`, body: cozeBody(), format: 'coze-sse' },
     { name: 'sdk', url: `${ctx.sdk.url}/`, body: cozeBody(), format: 'json' },
+    ...runningPeers(ctx).map((d) => ({ name: d.key, url: `${ctx.peers[d.key]!.url}/api/v1/chat`, body: gatewayBody(false), format: 'json' as const })),
     { name: 'gateway', url: `${ctx.gateway.url}/api/v1/chat`, body: gatewayBody(false), format: 'json' },
     ...(ctx.before ? [{ name: 'before', url: `${ctx.before.url}/api/v1/chat`, body: gatewayBody(false), format: 'json' as const }] : [])
   ]
@@ -98,6 +122,7 @@ export async function scenario1 (ctx: Ctx): Promise<Section> {
     s.label,
     fmtSpread(col(s.key, (x) => x.rps), 0),
     s.key === 'proxy' ? '1.00' : fmtSpread(ratio(s.key, 'proxy'), 2),
+    s.key === 'gateway' ? '1.00' : fmtSpread(ratio('gateway', s.key), 2),
     fmtSpread(col(s.key, (x) => x.cpuUsPerReq), 0),
     s.key === 'emulator' ? '–' : fmtSpread(col(s.key, (x) => x.emuCpuUsPerReq), 0),
     fmtSpread(col(s.key, (x) => x.p99Ms), 0),
@@ -110,20 +135,34 @@ export async function scenario1 (ctx: Ctx): Promise<Section> {
     const d = round.find((x) => x.name === 'direct')!
     return percentile(t.totalMs, q) - percentile(d.totalMs, q)
   }))
-  const latNames: Array<[string, string]> = [['direct', 'client → emulator directly'], ['proxy', 'through the minimal proxy'], ['sdk', 'through SDK direct'], ['gateway', '**through the gateway**'], ...(ctx.before ? [['before', `through the ${BEFORE_LABEL}`] as [string, string]] : [])]
+  const p50 = (t: SeqTargetResult) => percentile(t.totalMs, 50)
+  const gwOver = (name: string) => spread(latency.map((round) => p50(round.find((t) => t.name === 'gateway')!) / p50(round.find((t) => t.name === name)!)))
+  const latNames: Array<[string, string]> = [
+    ['direct', 'client → emulator directly'], ['proxy', 'through the minimal proxy'], ['sdk', 'through SDK direct'],
+    ...runningPeers(ctx).map((d): [string, string] => [d.key, `through the ${d.short}`]),
+    ['gateway', '**through the gateway**'], ...(ctx.before ? [['before', `through the ${BEFORE_LABEL}`] as [string, string]] : [])
+  ]
   const latErrors = sum(latency.flatMap((round) => round.map((t) => t.errors)))
   const latRows = latNames.map(([n, label]) => [
     label,
-    ms(lat(n, (t) => percentile(t.totalMs, 50)), 2),
+    ms(lat(n, p50), 2),
     ms(lat(n, (t) => percentile(t.totalMs, 99)), 2),
     n === 'direct' ? '–' : ms(added(n, 50), 2),
-    n === 'direct' ? '–' : ms(added(n, 99), 2)
+    n === 'direct' ? '–' : ms(added(n, 99), 2),
+    n === 'gateway' ? '1.00' : `${fmtSpread(gwOver(n), 2)}×`
   ])
   const addedP50 = added('gateway', 50)
+  const times = (key: PeerKey, min: number) => () => {
+    const x = ratio('gateway', key)
+    return { measured: `${fmtSpread(x, 2)}× (gateway ${fmt(col('gateway', (r) => r.rps).median, 0)} req/s, ${PEERS.find((d) => d.key === key)!.short} ${fmt(col(key, (r) => r.rps).median, 0)})`, pass: x.median >= min }
+  }
 
   const targets: TargetResult[] = [
-    { scenario: 1, target: 'gateway ≥ 0.8× the minimal proxy\'s throughput', measured: `${fmtSpread(gwVsProxy, 2)}×`, pass: gwVsProxy.median >= 0.8 },
-    { scenario: 1, target: 'added P50 latency ≤ 1 ms (concurrency 1)', measured: ms(addedP50, 2), pass: addedP50.median <= 1 }
+    { scenario: 1, target: 'JSON chat throughput ≥ 0.6× a byte-piping node:http + undici proxy (the minimal proxy)', measured: `${fmtSpread(gwVsProxy, 2)}×`, pass: gwVsProxy.median >= 0.6 },
+    peerTarget(ctx, 1, 'fastapi', 'JSON chat throughput ≥ 3× FastAPI + httpx (the original service\'s stack)', times('fastapi', 3)),
+    peerTarget(ctx, 1, 'go', 'JSON chat throughput ≥ 1× a minimal Go net/http relay', times('go', 1)),
+    peerTarget(ctx, 1, 'express', 'JSON chat throughput ≥ 2× a naive Express + fetch relay that validates nothing', times('express', 2)),
+    { scenario: 1, target: 'added P50 at concurrency 1 ≤ 1 ms', measured: ms(addedP50, 2), pass: addedP50.median <= 1 }
   ]
   const profiling: string[] = []
   if (ctx.before) {
@@ -143,12 +182,15 @@ export async function scenario1 (ctx: Ctx): Promise<Section> {
     body: [
       `Every setup answers the same chat turn from the same emulator process (the default bot, ${EXPECTED_DELTAS} deltas streamed from \`/v3/chat\`). ` +
       `autocannon, in its own process, keeps ${p.connections} connections busy for ${p.loadS} s per setup per round; the setups run one after another, in a rotated order each round. ` +
-      'The gateway answers `POST /api/v1/chat` (it streams from the emulator through the SDK and aggregates the answer into the JSON envelope); ' +
-      'the minimal proxy forwards the raw `/v3/chat` call and pipes the SSE bytes back; SDK direct is a bare `node:http` server that calls the SDK\'s `chat.stream` with the gateway\'s own client (`createCozeClient`) and answers the concatenated text. ' +
-      'CPU per request is the process\'s user+system time (from `/proc/<pid>/stat`) over the requests it served: the figure the shared machine disturbs least.',
-      table(['setup', 'req/s', '× minimal proxy', 'server CPU µs/req', 'emulator CPU µs/req', 'P99 ms (autocannon)', 'errors'], rows),
-      `Added latency at concurrency 1: ${p.latencyIters} requests per path per round, the ${latNames.length} paths interleaved request by request (so they share the same noise); time from sending the request to the last byte of the answer.`,
-      table(['path', 'P50', 'P99', 'added P50 vs direct', 'added P99 vs direct'], latRows),
+      'The gateway answers `POST /api/v1/chat` (it streams from the emulator and aggregates the answer into the JSON envelope); ' +
+      'the minimal proxy forwards the raw `/v3/chat` call and pipes the SSE bytes back; SDK direct is a bare `node:http` server that calls the SDK\'s `chat.stream` with the gateway\'s own client (`createCozeClient`) and answers the concatenated text; ' +
+      'the peers answer the gateway\'s own `POST /api/v1/chat` body with the same envelope, aggregated from the same `/v3/chat` stream: FastAPI + httpx validates the body (pydantic) and maps Coze\'s errors, as the original service did; the Go and Express relays validate nothing. ' +
+      'CPU per request is the process\'s user+system time (from `/proc/<pid>/stat`) over the requests it served: the figure the shared machine disturbs least. ' +
+      '"gateway × this" is the gateway\'s throughput over this setup\'s, round by round.',
+      peersLine(ctx),
+      table(['setup', 'req/s', '× minimal proxy', 'gateway × this', 'server CPU µs/req', 'emulator CPU µs/req', 'P99 ms (autocannon)', 'errors'], rows),
+      `Added latency at concurrency 1: ${p.latencyIters} requests per path per round, the ${latNames.length} paths interleaved request by request (so they share the same noise); time from sending the request to the last byte of the answer. "gateway ÷ this": the gateway's P50 over this path's (below 1: the gateway answers sooner).`,
+      table(['path', 'P50', 'P99', 'added P50 vs direct', 'added P99 vs direct', 'gateway ÷ this (P50)'], latRows),
       `Errors at concurrency 1: ${latErrors}.`
     ],
     targets,
@@ -184,6 +226,8 @@ export async function scenario2 (ctx: Ctx): Promise<Section> {
   const slowBot = `bot-slow-${p.slowBotMs}`
   const fast: Target[] = [
     { name: 'direct', url: `${emu.url}/v3/chat`, body: cozeBody(), headers: auth(emu), format: 'coze-sse' },
+    { name: 'proxy', url: `${ctx.proxy.url}/v3/chat`, body: cozeBody(), format: 'coze-sse' },
+    ...runningPeers(ctx).map((d) => ({ name: d.key, url: `${ctx.peers[d.key]!.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' as const })),
     { name: 'gateway', url: `${gateway.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' },
     ...(ctx.before ? [{ name: 'before', url: `${ctx.before.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' as const }] : [])
   ]
@@ -227,8 +271,23 @@ export async function scenario2 (ctx: Ctx): Promise<Section> {
     : []
   const noCoalescing = everyAnswerWhole && framesOut === deltasIn && directPerAnswer.size === 1 && directPerAnswer.has(EXPECTED_DELTAS) && multiReadsGw === 0
 
+  const ttfdPaths: Array<[string, string]> = [
+    ['direct', 'client → emulator directly'], ['proxy', 'through the minimal proxy'],
+    ...runningPeers(ctx).map((d): [string, string] => [d.key, `through the ${d.short}`]),
+    ['gateway', '**through the gateway**']
+  ]
+  const gwOver = (name: string) => spread(fastRounds.map((round) => ttfd50(get(round, 'gateway')) / ttfd50(get(round, name))))
+  const ttfdRows = ttfdPaths.map(([n, label]) => [
+    label,
+    ms(per(fastRounds, n, ttfd50)),
+    ms(per(fastRounds, n, ttfd99)),
+    n === 'direct' ? '–' : ms(diff(fastRounds, ttfd50, n)),
+    n === 'direct' ? '–' : ms(diff(fastRounds, ttfd99, n)),
+    n === 'gateway' ? '1.00' : `${fmtSpread(gwOver(n), 2)}×`
+  ])
+
   const targets: TargetResult[] = [
-    { scenario: 2, target: 'time to first delta adds ≤ 2 ms', measured: ms(addedTtfd, 2), pass: addedTtfd.median <= 2 },
+    { scenario: 2, target: 'added time to first delta, P50 ≤ 1 ms', measured: ms(addedTtfd, 2), pass: addedTtfd.median <= 1 },
     { scenario: 2, target: 'no coalescing (frames out = deltas in)', measured: `${framesOut} frames out / ${deltasIn} deltas in; ${multiReadsGw} paced reads carried > 1 delta`, pass: noCoalescing && errors === 0 }
   ]
   return {
@@ -236,12 +295,12 @@ export async function scenario2 (ctx: Ctx): Promise<Section> {
     title: 'Streaming',
     profiling,
     body: [
-      `A raw \`node:http\` client (its own process) reads the SSE stream and stamps each frame on arrival. The direct path and the gateway (\`"stream": true\`) are interleaved request by request. ` +
+      `A raw \`node:http\` client (its own process) reads the SSE stream and stamps each frame on arrival. The paths (\`"stream": true\` on the gateway and the peers) are interleaved request by request. ` +
       `Time to first delta: ${p.ttfdIters} answers per path per round from the default bot (no pacing). ` +
-      `Per-delta cost: ${p.slowIters} answers per path per round from \`${slowBot}\` (${p.slowBotMs} ms before each delta), comparing the gaps between consecutive delta frames.`,
+      `Per-delta cost: ${p.slowIters} answers per path per round from \`${slowBot}\` (${p.slowBotMs} ms before each delta), comparing the gaps between consecutive delta frames. ` +
+      'The minimal proxy relays Coze\'s own SSE bytes; the peers answer `"stream": true` with the gateway\'s frames (one `message_delta` per Coze delta, then `chat_completed` and `end`). "gateway ÷ this": the gateway\'s P50 over this path\'s.',
+      table(['time to first delta', 'P50', 'P99', 'added P50 vs direct', 'added P99 vs direct', 'gateway ÷ this (P50)'], ttfdRows),
       table(['figure', 'direct', 'gateway', 'added by the gateway'], [
-        ['time to first delta, P50', ms(per(fastRounds, 'direct', ttfd50)), ms(per(fastRounds, 'gateway', ttfd50)), ms(addedTtfd)],
-        ['time to first delta, P99', ms(per(fastRounds, 'direct', ttfd99)), ms(per(fastRounds, 'gateway', ttfd99)), ms(diff(fastRounds, ttfd99))],
         [`gap between deltas (${slowBot}), P50`, ms(per(slowRounds, 'direct', gap50)), ms(per(slowRounds, 'gateway', gap50)), ms(diff(slowRounds, gap50))],
         [`gap between deltas (${slowBot}), P99`, ms(per(slowRounds, 'direct', gap99)), ms(per(slowRounds, 'gateway', gap99)), ms(diff(slowRounds, gap99))],
         [`mean gap between deltas (${slowBot})`, ms(per(slowRounds, 'direct', spreadPerDelta), 3), ms(per(slowRounds, 'gateway', spreadPerDelta), 3), ms(diff(slowRounds, spreadPerDelta), 3)]
@@ -267,25 +326,62 @@ export async function scenario2 (ctx: Ctx): Promise<Section> {
 
 // ---------------------------------------------------------------- scenario 3
 
-type StreamsRound = StreamsResult & { baseline: number, peak: number, peakSampled: number }
+type StreamsRound = StreamsSummary & { streams: number, baseline: number, peak: number, peakSampled: number, fileLimit: number, idleFiles: number, maxFiles: number, overflows: number }
 
-/** One round of scenario 3 on a fresh gateway process (`entry`, `env`). */
+/** Sockets a stream holds in the gateway: the client's and the upstream one. */
+const FILES_PER_STREAM = 2
+const SPARE_FILES = 16
+
+/** The slow bot's pace for n streams: every stream lives long enough to overlap all the others (opening them takes n / streamOpenPerS). */
+export function streamPaceMs (p: Params, n: number): number {
+  return Math.max(p.streamBotMs, Math.ceil(((n / p.streamOpenPerS + p.streamHoldS) * 1000) / SHORT_DELTAS))
+}
+
+function streamsLoad (ctx: Ctx, gw: Server, n: number): StreamsLoad {
+  const pace = streamPaceMs(ctx.p, n)
+  return {
+    target: { name: 'gateway', url: `${gw.url}/api/v1/chat`, body: gatewayBody(true, `bot-slow-${pace}`, SHORT_QUESTION), format: 'gateway-sse' },
+    streams: n,
+    expectedDeltas: SHORT_DELTAS,
+    openPerS: ctx.p.streamOpenPerS,
+    clients: ctx.p.streamClients,
+    timeoutMs: SHORT_DELTAS * pace + 60_000
+  }
+}
+
+/** A fresh gateway (`entry`, `env`, node flags), warmed by one short stream, so its baseline is a gateway that has served a chat. */
+async function warmGateway (ctx: Ctx, entry: GatewayEntry, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<Server> {
+  const gw = await startGateway(ctx.emu, entry, { env, nodeFlags })
+  await runClient<SeqResult>('warm', 'bench/clients/sequential.ts', { targets: [{ name: 'gateway', url: `${gw.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' }], iterations: 1, warmup: 0 } satisfies SeqInput)
+  return gw
+}
+
+/** How many of n streams the gateway's open-file limit holds. */
+function streamsHeld (ctx: Ctx, gw: Server, n: number): { streams: number, fileLimit: number, idleFiles: number } {
+  const fileLimit = openFileLimit(gw.proc.pid)
+  const idleFiles = openFiles(gw.proc.pid)
+  const streams = Math.min(n, Math.floor((fileLimit - idleFiles - SPARE_FILES) / FILES_PER_STREAM))
+  if (streams < n) ctx.log(`the gateway's open-file limit (${fileLimit}) holds ${streams} streams, not ${n}`)
+  return { streams, fileLimit, idleFiles }
+}
+
+/**
+ * One round of scenario 3 on a fresh gateway process. Fewer than n streams when the
+ * gateway's open-file limit cannot hold n (its hard limit, which only CAP_SYS_RESOURCE can
+ * raise): the round says how many it ran.
+ */
 async function streamsRound (ctx: Ctx, n: number, entry: GatewayEntry, env: Record<string, string> = {}): Promise<StreamsRound> {
-  const gw = await startGateway(ctx.emu, entry, { env })
+  const gw = await warmGateway(ctx, entry, env)
   try {
-    // one short stream first, so the baseline is a gateway that has served a chat
-    await runClient<SeqResult>('warm', 'bench/clients/sequential.ts', { targets: [{ name: 'gateway', url: `${gw.url}/api/v1/chat`, body: gatewayBody(true), format: 'gateway-sse' }], iterations: 1, warmup: 0 } satisfies SeqInput)
-    const input: StreamsInput = {
-      target: { name: 'gateway', url: `${gw.url}/api/v1/chat`, body: gatewayBody(true, `bot-slow-${ctx.p.streamBotMs}`, SHORT_QUESTION), format: 'gateway-sse' },
-      streams: n,
-      expectedDeltas: SHORT_DELTAS,
-      batch: 20,
-      batchEveryMs: 100,
-      timeoutMs: 60_000
-    }
-    const s = await withRssSampling(gw.proc.pid, () => runClient<StreamsResult>('streams', 'bench/clients/streams.ts', input, { manyFiles: true, timeoutMs: 180_000 }))
+    const { streams, fileLimit, idleFiles } = streamsHeld(ctx, gw, n)
+    let maxFiles = idleFiles
+    const overflows0 = listenOverflows()
+    const t = setInterval(() => { try { maxFiles = Math.max(maxFiles, openFiles(gw.proc.pid)) } catch { /* gone */ } }, 250)
+    const s = await withRssSampling(gw.proc.pid, () => runStreams(streamsLoad(ctx, gw, streams))).finally(() => clearInterval(t))
     const peak = s.hwmReset ? Math.max(s.peakHwm, s.peakSampled) : s.peakSampled
-    return { ...s.result, baseline: s.baseline, peak, peakSampled: s.peakSampled }
+    const overflows = listenOverflows() - overflows0
+    if (s.result.errors > 0) ctx.log(`scenario 3: ${s.result.errors} errors ${JSON.stringify(s.result.errorKinds)}; the gateway ${gw.proc.child.exitCode === null ? 'is alive' : `exited (${gw.proc.child.exitCode})`}, ${maxFiles} files open at most, ${overflows} listen-queue overflows on the machine meanwhile; its last output:\n${gw.proc.output().slice(-1500)}`)
+    return { ...s.result, streams, baseline: s.baseline, peak, peakSampled: s.peakSampled, fileLimit, idleFiles, maxFiles, overflows }
   } finally {
     await gw.proc.stop()
   }
@@ -293,31 +389,41 @@ async function streamsRound (ctx: Ctx, n: number, entry: GatewayEntry, env: Reco
 
 export async function scenario3 (ctx: Ctx): Promise<Section> {
   const { p } = ctx
-  const bot = `bot-slow-${p.streamBotMs}`
   const nMax = Math.max(...p.streamCounts)
+  const nAb = Math.min(p.abStreams, nMax)
   const results: Record<number, StreamsRound[]> = {}
   const before: StreamsRound[] = []
+  const after: StreamsRound[] = []
   for (const n of p.streamCounts) {
     results[n] = []
     for (let r = 0; r < p.rounds; r++) {
-      // the largest count also on the "before" gateway (streams on axios's http adapter), order rotated
-      const runs: Array<'after' | 'before'> = n === nMax && ctx.beforeEntry ? (r % 2 ? ['before', 'after'] : ['after', 'before']) : ['after']
-      for (const which of runs) {
-        ctx.log(`scenario 3: ${n} streams, round ${r + 1}/${p.rounds}${which === 'before' ? ' (before)' : ''}`)
-        if (which === 'after') results[n]!.push(await streamsRound(ctx, n, ctx.entry))
-        else before.push(await streamsRound(ctx, n, ctx.beforeEntry!.entry, ctx.beforeEntry!.env))
-      }
+      ctx.log(`scenario 3: ${n} streams, round ${r + 1}/${p.rounds}`)
+      results[n]!.push(await streamsRound(ctx, n, ctx.entry))
     }
   }
+  // the "before" gateway (streams on axios's http adapter) at nAb streams, a fresh process per
+  // round; its "after" is the current gateway's rounds at nAb (run above when nAb is a count)
+  if (ctx.beforeEntry) {
+    for (let r = 0; r < p.rounds; r++) {
+      ctx.log(`scenario 3: ${nAb} streams on the "before" gateway, round ${r + 1}/${p.rounds}`)
+      before.push(await streamsRound(ctx, nAb, ctx.beforeEntry.entry, ctx.beforeEntry.env))
+      after.push(results[nAb]?.[r] ?? await streamsRound(ctx, nAb, ctx.entry))
+    }
+  }
+  const perStreamKb = (x: StreamsRound) => (x.peak - x.baseline) / x.streams / 1024
+  const ran = (rs: StreamsRound[]) => [...new Set(rs.map((x) => x.streams))]
   const rows = p.streamCounts.map((n) => {
     const rs = results[n]!
+    const held = ran(rs)
     return [
-      String(n),
+      held.length === 1 && held[0] === n ? String(n) : `${held.join(', ')} (of ${n})`,
+      `\`bot-slow-${streamPaceMs(p, n)}\``,
       String(sum(rs.map((x) => x.errors))),
       fmtSpread(spread(rs.map((x) => x.maxOpen)), 0),
+      fmtSpread(spread(rs.map((x) => x.maxFiles)), 0),
       fmtSpread(spread(rs.map((x) => x.baseline / MB)), 0, ' MB'),
       fmtSpread(spread(rs.map((x) => x.peak / MB)), 0, ' MB'),
-      fmtSpread(spread(rs.map((x) => (x.peak - x.baseline) / n / 1024)), 1, ' KB'),
+      fmtSpread(spread(rs.map(perStreamKb)), 1, ' KB'),
       fmtSpread(spread(rs.map((x) => x.allOpenMs / 1000)), 1, ' s'),
       fmtSpread(spread(rs.map((x) => x.openRate)), 0, '/s'),
       fmtSpread(spread(rs.map((x) => x.totalMs / 1000)), 1, ' s')
@@ -325,16 +431,17 @@ export async function scenario3 (ctx: Ctx): Promise<Section> {
   })
   const big = results[nMax]!
   const errs = sum(big.map((x) => x.errors))
-  const peak = spread(big.map((x) => x.peak / MB))
+  const kb = spread(big.map(perStreamKb))
+  const short = big.filter((x) => x.streams < nMax)
   const kinds: Record<string, number> = {}
   for (const rs of Object.values(results)) for (const x of rs) for (const [k, v] of Object.entries(x.errorKinds)) kinds[k] = (kinds[k] ?? 0) + v
-  const allOverlapped = big.every((x) => x.maxOpen === nMax)
-  const over = big.filter((x) => x.peak / MB > 300).length
+  const allOverlapped = big.every((x) => x.maxOpen === x.streams)
+  const limits = [...new Set(Object.values(results).flat().map((x) => x.fileLimit))]
   const profiling = before.length
-    ? [table([`figure (scenario 3, ${nMax.toLocaleString('en-US')} streams, this run)`, 'before: streams on axios http', 'after: streams on undici', 'after / before'], [
-        ['peak RSS', fmtSpread(spread(before.map((x) => x.peak / MB)), 0, ' MB'), fmtSpread(peak, 0, ' MB'), `${fmtSpread(spread(big.map((x, i) => before[i] ? x.peak / before[i]!.peak : NaN)), 2)}×`],
-        ['RSS per stream', fmtSpread(spread(before.map((x) => (x.peak - x.baseline) / nMax / 1024)), 1, ' KB'), fmtSpread(spread(big.map((x) => (x.peak - x.baseline) / nMax / 1024)), 1, ' KB'), '–'],
-        ['errors', String(sum(before.map((x) => x.errors))), String(errs), '–']
+    ? [table([`figure (scenario 3, ${nAb.toLocaleString('en-US')} streams, this run)`, 'before: streams on axios http', 'after: streams on undici', 'after / before'], [
+        ['peak RSS', fmtSpread(spread(before.map((x) => x.peak / MB)), 0, ' MB'), fmtSpread(spread(after.map((x) => x.peak / MB)), 0, ' MB'), `${fmtSpread(spread(after.map((x, i) => before[i] ? x.peak / before[i]!.peak : NaN)), 2)}×`],
+        ['RSS per stream', fmtSpread(spread(before.map(perStreamKb)), 1, ' KB'), fmtSpread(spread(after.map(perStreamKb)), 1, ' KB'), '–'],
+        ['errors', String(sum(before.map((x) => x.errors))), String(sum(after.map((x) => x.errors))), '–']
       ])]
     : []
   return {
@@ -342,20 +449,97 @@ export async function scenario3 (ctx: Ctx): Promise<Section> {
     title: 'Many open streams',
     profiling,
     body: [
-      `A fresh gateway process per round, warmed by one chat; then one client process (its own) opens N SSE chats to \`${bot}\` ` +
-      `("${SHORT_QUESTION}": ${SHORT_DELTAS} deltas, ${p.streamBotMs} ms apart, so every stream lives ≈ ${fmt((SHORT_DELTAS * p.streamBotMs) / 1000, 1)} s, mostly quiet, as a chat waiting on a model is), 20 every 100 ms. A stream counts as open from its first bytes (the gateway's SSE headers leave with the first frame) to its end. ` +
+      `A fresh gateway process per round, warmed by one chat; then ${p.streamClients} client process${p.streamClients > 1 ? 'es' : ''} (their own) open N SSE chats together, ${p.streamOpenPerS} per second in batches every 100 ms, ` +
+      `to \`bot-slow-<ms>\` ("${SHORT_QUESTION}": ${SHORT_DELTAS} deltas, <ms> apart; Coze's headers and first events come at once, then the stream stays quiet, as a chat waiting on a model does). ` +
+      `The pace is chosen per N so that every stream outlives the opening of all the others by ${p.streamHoldS} s. ` +
+      'A stream counts as open from its first bytes (the gateway\'s SSE headers leave with the first frame) to its end; "open at once" merges the clients\' timestamps. ' +
       'A stream counts as good only if it answers 200, relays every delta, then `chat_completed` and `end`. ' +
-      'Peak RSS is the gateway process\'s `VmHWM` (reset through `/proc/<pid>/clear_refs` before the load) and `VmRSS` polled every 20 ms, whichever is higher; RSS per stream is (peak − baseline) / N.',
-      table(['streams', 'errors', 'open at once (max)', 'baseline RSS', 'peak RSS', 'RSS per stream', 'all open after', 'opened', 'run time'], rows),
-      Object.keys(kinds).length ? `Error kinds: ${Object.entries(kinds).map(([k, v]) => `${k} × ${v}`).join(', ')}.` : 'No stream failed.'
+      'Peak RSS is the gateway process\'s `VmHWM` (reset through `/proc/<pid>/clear_refs` before the load) and `VmRSS` polled every 20 ms, whichever is higher; RSS per stream is (peak − baseline) / N. ' +
+      `The gateway, the emulator and the clients run with an open-file limit of ${limits.map((l) => l.toLocaleString('en-US')).join(' / ')} (raised by the benchmark with \`ulimit -n\` in the shell that starts them; the product sets none).`,
+      table(['streams', 'bot', 'errors', 'open at once (max)', 'gateway files open (max)', 'baseline RSS', 'peak RSS', 'RSS per stream', 'all open after', 'opened', 'run time'], rows),
+      Object.keys(kinds).length
+        ? `Error kinds: ${Object.entries(kinds).map(([k, v]) => `${k} × ${v}`).join(', ')}. Connections the machine dropped from full listen queues during the rounds (\`TcpExt ListenOverflows\`, every process on the machine): ${Object.values(results).flat().map((x) => x.overflows).join(', ')}; a gateway too busy to accept (GC pauses with a large heap, a shared machine) shows there, its clients then see resets and timeouts.`
+        : 'No stream failed.',
+      ...(short.length ? [`**${nMax.toLocaleString('en-US')} streams could not be held on this machine**: each stream holds ${FILES_PER_STREAM} sockets in the gateway (the client's and the one to Coze), and the hard open-file limit here is ${short[0]!.fileLimit.toLocaleString('en-US')} (raising a hard limit needs CAP_SYS_RESOURCE, which this machine does not grant); the rounds ran the most streams that limit holds.`] : [])
     ],
     targets: [{
       scenario: 3,
-      target: `${nMax.toLocaleString('en-US')} concurrent streams, 0 errors, ≤ 300 MB peak RSS`,
-      measured: `${errs} errors, peak ${fmtSpread(peak, 0, ' MB')}${over ? ` (${over} of ${big.length} rounds above 300 MB)` : ''}${allOverlapped ? '' : ' (not all open at once)'}`,
-      pass: errs === 0 && peak.median <= 300 && allOverlapped
+      target: `${nMax.toLocaleString('en-US')} concurrent quiet streams in one process, 0 errors, ≤ 50 KB RSS each`,
+      measured: `${errs} errors, ${fmtSpread(kb, 1, ' KB')} per stream${allOverlapped ? '' : ` (not all open at once: ${big.map((x) => x.maxOpen).join(', ')})`}` +
+        (short.length ? `; **not measured at ${nMax.toLocaleString('en-US')}**: measured at ${ran(big).join(', ')}, all the gateway's open-file limit of ${short[0]!.fileLimit.toLocaleString('en-US')} holds (${FILES_PER_STREAM} sockets a stream, ${short[0]!.idleFiles} files open idle)` : ''),
+      pass: errs === 0 && kb.median <= 50 && allOverlapped && short.length === 0
     }],
-    raw: { results, before }
+    raw: { results, before, after }
+  }
+}
+
+// ---------------------------------------------------------------- heap snapshot
+
+/** Waits for a new, complete .heapsnapshot in dir (V8 writes it from the main thread; the file ends with "]}"). */
+async function nextSnapshot (dir: string, known: Set<string>, timeoutMs: number): Promise<string> {
+  const start = performance.now()
+  while (performance.now() - start < timeoutMs) {
+    const f = readdirSync(dir).find((x) => x.endsWith('.heapsnapshot') && !known.has(x))
+    if (f) {
+      const file = path.join(dir, f)
+      const size = statSync(file).size
+      if (size > 2) {
+        const fd = openSync(file, 'r')
+        const tail = Buffer.alloc(2)
+        readSync(fd, tail, 0, 2, size - 2)
+        closeSync(fd)
+        if (tail.toString() === ']}') { known.add(f); return file }
+      }
+    }
+    await sleep(200)
+  }
+  throw new Error(`no heap snapshot in ${dir} after ${timeoutMs} ms`)
+}
+
+/** Not SIGUSR2: close-with-grace shuts the gateway down on it. SIGWINCH is ignored by default and unused here (no TTY). */
+const SNAPSHOT_SIGNAL = 'SIGWINCH'
+
+/**
+ * `--heap-snapshot N`: a fresh gateway under --heapsnapshot-signal, one snapshot idle (after
+ * a warm-up chat) and one holding N quiet streams; the difference per constructor / kind,
+ * divided by N. The snapshots stay in os.tmpdir() for DevTools (for an hour: the next run removes older ones).
+ */
+export async function heapSnapshot (ctx: Ctx, want: number): Promise<{ markdown: string, dir: string }> {
+  // earlier runs' snapshots (hundreds of MB each); not those of a run that may still be going
+  for (const old of readdirSync(os.tmpdir()).filter((f) => f.startsWith('coze-bench-heap-'))) {
+    const d = path.join(os.tmpdir(), old)
+    if (Date.now() - statSync(d).mtimeMs > 3_600_000) rmSync(d, { recursive: true, force: true })
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'coze-bench-heap-'))
+  const gw = await warmGateway(ctx, ctx.entry, {}, [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`])
+  const known = new Set<string>()
+  const n = streamsHeld(ctx, gw, want).streams
+  let loaded = ''
+  try {
+    await sleep(500)
+    ctx.log('heap snapshot: idle')
+    gw.proc.child.kill(SNAPSHOT_SIGNAL)
+    const idle = await nextSnapshot(dir, known, 120_000)
+    ctx.log(`heap snapshot: opening ${n} streams`)
+    const r = await runStreams(streamsLoad(ctx, gw, n), {
+      async onAllOpen () {
+        ctx.log(`heap snapshot: ${n} streams open`)
+        gw.proc.child.kill(SNAPSHOT_SIGNAL)
+        loaded = await nextSnapshot(dir, known, 600_000)
+      }
+    })
+    if (!loaded) throw new Error(`the ${n} streams were never all open at once: ${r.errors} errors (${JSON.stringify(r.errorKinds)}); gateway output:\n${gw.proc.output().slice(-2000)}`)
+    ctx.log('heap snapshot: summarising')
+    const [a, b] = [analyse(await readSnapshot(idle)), analyse(await readSnapshot(loaded))]
+    const d = diff(a, b, n, 25)
+    return {
+      dir,
+      markdown: `A fresh gateway (\`node --heapsnapshot-signal=${SNAPSHOT_SIGNAL}\`), warmed by one chat: one snapshot idle, one with ${n.toLocaleString('en-US')} quiet streams open (scenario 3's load, ${r.errors} errors). ` +
+        'Per stream: (with streams − idle) / N, per constructor or kind of object; self size is the objects\' own bytes, retained size what freeing them would free (dominator tree, as DevTools\' Summary). ' +
+        `The snapshots: \`${dir}\` (\`tsx bench/heap-summary.ts <idle> <loaded> --per ${n}\` summarises them again).\n\n` + diffMarkdown(d)
+    }
+  } finally {
+    await gw.proc.stop()
   }
 }
 
@@ -421,7 +605,7 @@ export async function scenario5 (ctx: Ctx): Promise<Section> {
       const port = await freePort()
       const t0 = performance.now()
       const proc = which === 'gateway'
-        ? spawnNode('cold-gateway', script, [], { ts: ctx.entry.ts, env: gatewayEnv(emu, port) })
+        ? spawnNode('cold-gateway', script, [], { ts: ctx.entry.ts, nodeFlags: ctx.entry.nodeFlags, env: gatewayEnv(emu, port) })
         : spawnNode('cold-bare', '-e', [BARE], { env: { PORT: String(port) } })
       try {
         await waitForStatus(`http://127.0.0.1:${port}${which === 'gateway' ? '/health' : '/'}`, 200, 30_000, 2)
@@ -436,19 +620,24 @@ export async function scenario5 (ctx: Ctx): Promise<Section> {
   const gw = spread(gwMs)
   const bare = spread(bareMs)
   const ratio = spread(gwMs.map((g, i) => g / bareMs[i]!))
-  const entry = ctx.entry.ts ? `tsx ${ctx.entry.script} (smoke run: sources, not dist/)` : `node ${ctx.entry.script}`
+  const entry = ctx.entry.ts ? `tsx ${ctx.entry.script} (smoke run: sources, not dist/)` : ['node', ...ctx.entry.nodeFlags, ctx.entry.script].join(' ')
   return {
     scenario: 5,
     title: 'Cold start',
     body: [
-      `From \`spawn()\` to the first \`200\` on \`GET /health\` (polled every 2 ms), \`${entry}\`, ${runs} runs, ` +
-      'alternating with a bare `node:http` hello-world process started the same way (the floor: Node\'s own start-up).',
+      `From \`spawn()\` to the first \`200\` on \`GET /health\` (polled every 2 ms), \`${entry}\` (what \`npm start\` runs), ${runs} runs, ` +
+      'alternating with a bare `node:http` hello-world process started the same way (the floor: Node\'s own start-up). The ratio is taken run by run, each gateway start over the bare start next to it.',
       table(['process', 'spawn → first 200', 'ratio'], [
         ['bare `node:http` server', ms(bare, 0), '1.00'],
         ['**gateway**', ms(gw, 0), `${fmtSpread(ratio, 2)}×`]
       ])
     ],
-    targets: [{ scenario: 5, target: 'cold start ≤ 1 s', measured: ms(gw, 0), pass: gw.median <= 1000 }],
+    targets: [{
+      scenario: 5,
+      target: 'cold start, spawn → first `/health` 200 ≤ 500 ms, and ≤ 6× a bare node:http server started the same way in the same run',
+      measured: `${ms(gw, 0)}, ${fmtSpread(ratio, 2)}× the bare server's ${ms(bare, 0)}`,
+      pass: gw.median <= 500 && ratio.median <= 6
+    }],
     raw: { gatewayMs: gwMs, bareMs }
   }
 }

@@ -1,6 +1,8 @@
 // Many concurrent SSE chats: opens `streams` requests, `batch` every `batchEveryMs`;
-// each must answer 200, relay every delta, then chat_completed and end. Counts how many
-// were open (first bytes received, not yet ended) at the same time.
+// each must answer 200, relay every delta, then chat_completed and end. Records when each
+// stream opened (headers received) and ended, in epoch ms, so the streams of several
+// client processes can be merged (lib/streams.ts counts how many were open at once).
+// Prints {"allOpen":true} when every stream of this client has its headers.
 // argv[2]: JSON StreamsInput; last stdout line: JSON StreamsResult.
 import http from 'node:http'
 import { exchange, type Target } from './exchange.js'
@@ -18,38 +20,34 @@ export interface StreamsResult {
   ok: number
   errors: number
   errorKinds: Record<string, number>
-  /** most streams open (headers received, not yet ended) at the same moment */
-  maxOpen: number
-  /** time to get the headers of every stream, ms */
-  allOpenMs: number
-  totalMs: number
+  /** epoch ms: the first request sent, the end of the last stream */
+  startedAt: number
+  endedAt: number
+  /** epoch ms of each stream's headers, and of the end of those streams (same order) */
+  openedAt: number[]
+  closedAt: number[]
   deltas: number
-  /** streams opened per second (headers received), first to last */
-  openRate: number
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as StreamsInput
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity })
 const errorKinds: Record<string, number> = {}
-let open = 0
-let maxOpen = 0
-let headersSeen = 0
-let allOpenMs = NaN
+const epoch = () => performance.timeOrigin + performance.now()
+const openedAt: number[] = []
+const closedAt: number[] = []
 let ok = 0
 let deltas = 0
-const start = performance.now()
+const startedAt = epoch()
 
 const one = async () => {
-  let counted = false
+  let i = -1
   const x = await exchange(input.target, agent, input.timeoutMs, {
     onHeaders () {
-      counted = true
-      open++
-      headersSeen++
-      maxOpen = Math.max(maxOpen, open)
-      if (headersSeen === input.streams) allOpenMs = performance.now() - start
+      i = openedAt.push(epoch()) - 1
+      closedAt.push(NaN)
+      if (openedAt.length === input.streams) console.log(JSON.stringify({ allOpen: true }))
     },
-    onDone () { if (counted) open-- }
+    onDone () { if (i >= 0) closedAt[i] = epoch() }
   })
   deltas += x.deltaMs.length
   const good = x.complete && x.deltaMs.length === input.expectedDeltas
@@ -66,14 +64,5 @@ for (let i = 0; i < input.streams; i += input.batch) {
   if (i + input.batch < input.streams) await new Promise((resolve) => setTimeout(resolve, input.batchEveryMs))
 }
 await Promise.all(all)
-const out: StreamsResult = {
-  ok,
-  errors: input.streams - ok,
-  errorKinds,
-  maxOpen,
-  allOpenMs,
-  totalMs: performance.now() - start,
-  deltas,
-  openRate: input.streams / (allOpenMs / 1000)
-}
+const out: StreamsResult = { ok, errors: input.streams - ok, errorKinds, startedAt, endedAt: epoch(), openedAt, closedAt, deltas }
 console.log(JSON.stringify(out))

@@ -2,7 +2,7 @@
 // clients each run in their own process, so one process's CPU and memory never count
 // in another's. Every process started here is tracked and killed by killAll().
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import http from 'node:http'
 import path from 'node:path'
@@ -27,7 +27,7 @@ export interface Proc {
 
 export interface SpawnOptions {
   env?: Record<string, string>
-  /** raise the open-file limit to the hard limit first (many sockets) */
+  /** raise the open-file limit first (many sockets): see MANY_FILES */
   manyFiles?: boolean
   /** extra node flags (e.g. --cpu-prof) */
   nodeFlags?: string[]
@@ -37,13 +37,27 @@ export interface SpawnOptions {
   keepStdout?: boolean
 }
 
+/**
+ * The open-file limit a manyFiles process asks for: 10,000 streams hold 20,000 sockets in
+ * the gateway (client and upstream side). The benchmark raises it for its own children
+ * (`ulimit -n` in the shell that execs them; the hard limit too, where allowed: root),
+ * never in the product.
+ */
+export const MANY_FILES = 65_536
+const RAISE_FILES = `h=$(ulimit -Hn); if [ "$h" != unlimited ] && [ "$h" -lt ${MANY_FILES} ]; then ulimit -Hn ${MANY_FILES} 2>/dev/null; fi; ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`
+
 /** Spawns `node [flags] script args…`, through `bash -c 'ulimit -n …; exec node …'` when manyFiles. */
 export function spawnNode (name: string, script: string, args: string[] = [], opts: SpawnOptions = {}): Proc {
   const nodeArgs = [...(opts.ts ? ['--import', 'tsx'] : []), ...(opts.nodeFlags ?? []), script, ...args]
+  return spawnProc(name, process.execPath, nodeArgs, opts)
+}
+
+/** Spawns any program (the peers: python3, a Go binary), tracked like the node processes. */
+export function spawnProc (name: string, command: string, args: string[], opts: Pick<SpawnOptions, 'env' | 'manyFiles' | 'keepStdout'> = {}): Proc {
   const env = { ...process.env, ...opts.env }
   const child = opts.manyFiles
-    ? spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec node "$@"', 'bash', ...nodeArgs], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(process.execPath, nodeArgs, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    ? spawn('bash', ['-c', RAISE_FILES, 'bash', command, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(command, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
   live.add(child)
   let out = ''
   let stdout = ''
@@ -70,6 +84,15 @@ export function spawnNode (name: string, script: string, args: string[] = [], op
       clearTimeout(t)
     }
   }
+}
+
+/** Open file descriptors of a running process. */
+export const openFiles = (pid: number) => readdirSync(`/proc/${pid}/fd`).length
+
+/** The soft open-file limit of a running process (from /proc/<pid>/limits). */
+export function openFileLimit (pid: number): number {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))
+  return !m ? NaN : m[1] === 'unlimited' ? Infinity : Number(m[1])
 }
 
 /** Kills every process this run started (also on errors and Ctrl-C). */
@@ -185,5 +208,17 @@ export async function withRssSampling<T> (pid: number, fn: () => Promise<T>, eve
     return { result, baseline, peakSampled, peakHwm: hwmReset ? peakHwm : NaN, hwmReset }
   } finally {
     clearInterval(t)
+  }
+}
+
+/** The machine's count of connections dropped because a listen queue was full (TcpExt ListenOverflows; every process, not only ours). */
+export function listenOverflows (): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'))
+    const names = lines[0]!.split(/\s+/)
+    const values = lines[1]!.split(/\s+/)
+    return Number(values[names.indexOf('ListenOverflows')])
+  } catch {
+    return NaN
   }
 }

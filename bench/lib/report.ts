@@ -13,9 +13,15 @@ export interface Params {
   ttfdIters: number
   slowIters: number
   slowBotMs: number
-  /** scenario 3: concurrent stream counts, per-delta pace of the slow bot (ms) */
+  /** scenario 3: concurrent stream counts; the slow bot's shortest per-delta pace (ms) */
   streamCounts: number[]
   streamBotMs: number
+  /** streams opened per second; how long every stream outlives the opening of the last (s); client processes */
+  streamOpenPerS: number
+  streamHoldS: number
+  streamClients: number
+  /** the stream count of the before/after comparison (the "before" gateway) */
+  abStreams: number
   /** scenario 4 */
   uploadBytes: number
   /** scenario 5 */
@@ -32,8 +38,12 @@ export const FULL: Params = {
   ttfdIters: 200,
   slowIters: 10,
   slowBotMs: 20,
-  streamCounts: [1000, 2000],
+  streamCounts: [2000, 10_000],
   streamBotMs: 4000,
+  streamOpenPerS: 200,
+  streamHoldS: 30,
+  streamClients: 2,
+  abStreams: 2000,
   uploadBytes: 10 * 1024 * 1024,
   coldStarts: 5
 }
@@ -50,6 +60,10 @@ export const SMOKE: Params = {
   slowBotMs: 5,
   streamCounts: [20],
   streamBotMs: 20,
+  streamOpenPerS: 200,
+  streamHoldS: 0,
+  streamClients: 2,
+  abStreams: 20,
   uploadBytes: 256 * 1024,
   coldStarts: 1
 }

@@ -1,6 +1,6 @@
 // The servers under test, each in its own process: the Coze emulator, the gateway, the
 // minimal pass-through proxy and the bare SDK server; and the request bodies they take.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort, readyLine, spawnNode, waitForStatus, ROOT, type Proc } from './proc.js'
@@ -33,14 +33,36 @@ export interface GatewayEntry {
   script: string
   /** run through tsx (smoke runs use the sources, the real run the built dist/) */
   ts: boolean
+  /** node flags the start command gives (e.g. --enable-source-maps) */
+  nodeFlags: string[]
 }
 
-export const DIST_ENTRY: GatewayEntry = { script: 'dist/server.js', ts: false }
-export const SRC_ENTRY: GatewayEntry = { script: 'src/server.ts', ts: true }
+/**
+ * What `npm start` runs (package.json's scripts.start, `node [flags] <script>`): the one
+ * place the benchmark learns how the gateway starts, so a new build (a bundle in dist/)
+ * or a new flag is measured as shipped, with no change here.
+ */
+export const START_ENTRY: GatewayEntry = startEntry()
+export const SRC_ENTRY: GatewayEntry = { script: 'src/server.ts', ts: true, nodeFlags: [] }
+
+function startEntry (): GatewayEntry {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }
+  const start = pkg.scripts?.start ?? ''
+  const words = start.trim().split(/\s+/)
+  if (words[0] !== 'node' || words.length < 2) throw new Error(`package.json's start script is not \`node [flags] <script>\` (${JSON.stringify(start)}): tell bench/lib/stack.ts how the gateway starts`)
+  const script = words[words.length - 1]!
+  return { script, ts: false, nodeFlags: words.slice(1, -1) }
+}
 
 /** The same gateway code (dist/ or src/ as `entry`) with streams on axios's http adapter: the "before" of the undici adapter. */
 export function beforeUndiciEntry (entry: GatewayEntry): { entry: GatewayEntry, env: Record<string, string> } {
-  return { entry: { script: 'bench/gateway-variant.mjs', ts: entry.ts }, env: { GATEWAY_CODE: entry.ts ? 'src' : 'dist', STREAM_TRANSPORT: 'http' } }
+  return { entry: { script: 'bench/gateway-variant.mjs', ts: entry.ts, nodeFlags: entry.nodeFlags }, env: { GATEWAY_CODE: entry.ts ? 'src' : 'dist', STREAM_TRANSPORT: 'http' } }
+}
+
+/** Why the "before" gateway cannot run (it imports the unbundled modules dist/app.js…), or undefined. */
+export function beforeUndiciMissing (entry: GatewayEntry): string | undefined {
+  const app = entry.ts ? 'src/app.ts' : 'dist/app.js'
+  return existsSync(path.join(ROOT, app)) ? undefined : `${app} is missing (bench/gateway-variant.mjs imports the unbundled modules)`
 }
 
 export function gatewayEnv (emu: Emu, port: number, extra: Record<string, string> = {}): Record<string, string> {
@@ -63,7 +85,7 @@ export function gatewayEnv (emu: Emu, port: number, extra: Record<string, string
 
 export async function startGateway (emu: Emu, entry: GatewayEntry, opts: { env?: Record<string, string>, nodeFlags?: string[], name?: string } = {}): Promise<Server> {
   const port = await freePort()
-  const proc = spawnNode(opts.name ?? 'gateway', path.join(ROOT, entry.script), [], { ts: entry.ts, manyFiles: true, nodeFlags: opts.nodeFlags ?? [], env: gatewayEnv(emu, port, opts.env) })
+  const proc = spawnNode(opts.name ?? 'gateway', path.join(ROOT, entry.script), [], { ts: entry.ts, manyFiles: true, nodeFlags: [...entry.nodeFlags, ...(opts.nodeFlags ?? [])], env: gatewayEnv(emu, port, opts.env) })
   const url = `http://127.0.0.1:${port}`
   await Promise.race([
     waitForStatus(`${url}/health`, 200, 90_000, 20),

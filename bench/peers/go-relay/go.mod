@@ -1,0 +1,3 @@
+module coze-bench/go-relay
+
+go 1.19
