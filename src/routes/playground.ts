@@ -1,11 +1,12 @@
 // GET /playground: the web playground, a single page of plain ES modules served as they
 // are from <package root>/playground (no build step). PLAYGROUND=false: not registered (404).
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyStatic from '@fastify/static'
+import { PACKAGE_ROOT } from '../package-root.js'
 
-/** The playground's files: the same folder from src/routes (tsx) and dist/routes (build). */
-export const PLAYGROUND_DIR = fileURLToPath(new URL('../../playground/', import.meta.url))
+/** The playground's files, next to package.json (from the sources, the tsc build or the bundle). */
+export const PLAYGROUND_DIR = join(PACKAGE_ROOT, 'playground')
 
 /** No inline script or style, nothing from another origin, no framing. */
 export const PLAYGROUND_CSP = [
