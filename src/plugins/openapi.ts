@@ -242,7 +242,8 @@ export function finishDocument<T extends object> (input: T): T {
       const json = r.content?.['application/json'] as Json | undefined
       if (!json) continue
       if (status >= 400) {
-        const example = errorExample(surface, status)
+        // (a route may give its own, as /ready does for its 503)
+        const example = json.example === undefined ? errorExample(surface, status) : undefined
         if (example !== undefined) json.example = example
         if (STATUS_TEXT[status]) r.description = STATUS_TEXT[status]
       } else if (json.example === undefined && json.examples === undefined) {

@@ -18,6 +18,12 @@ const ReadyData = Type.Object({
   checks: Checks
 }, { examples: [{ status: 'ready', message: 'ready', timestamp: '2025-01-01T12:00:00.000Z', checks: { lifecycle: 'running', session_store: 'ok', coze_token: 'ok' } }] })
 const ReadyReply = Envelope(ReadyData, { status: Type.String(), checks: Checks })
+const NOT_READY = {
+  status: 'not_ready',
+  message: 'Not ready: the redis session store is unreachable: connect ECONNREFUSED 127.0.0.1:6379.',
+  timestamp: '2025-01-01T12:00:00.000Z',
+  checks: { lifecycle: 'running', session_store: 'unreachable', coze_token: 'ok' }
+}
 
 const readinessRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/ready', {
@@ -28,7 +34,18 @@ const readinessRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: '200 when ready. 503 while the gateway starts or shuts down, while the session store is unreachable (Redis down, the sqlite file not writable), ' +
         'and after Coze refused the gateway\'s token (until a later call or the background check succeeds). `checks` says which. ' +
         'Use /health (always 200 while the process runs) as the liveness probe.',
-      response: { 200: ReadyReply, 503: ReadyReply }
+      response: {
+        200: ReadyReply,
+        503: {
+          description: 'Not ready',
+          content: {
+            'application/json': {
+              schema: ReadyReply,
+              example: fail('Not ready: the redis session store is unreachable: connect ECONNREFUSED 127.0.0.1:6379.', { status: 'not_ready', checks: NOT_READY.checks }, NOT_READY)
+            }
+          }
+        }
+      }
     }
   }, async (_request, reply) => {
     app.upstream.refreshIfStale()

@@ -67,6 +67,8 @@ describe('the playground in Chromium', { timeout: 60_000 }, () => {
     await until(() => stats.innerText()).toMatch(/first delta \d+ ms/)
     expect(await stats.innerText()).toMatch(/tokens \d+ \(\d+ in \/ \d+ out\)/)
     expect(await stats.innerText()).toMatch(LOGID)
+    // the gateway's own split of the time (chat_completed timing): where the time went
+    for (const part of ['upstream', 'gateway', 'first_delta']) await until(() => stats.locator(`[data-stat="${part}"]`).innerText()).toMatch(/ \d+(\.\d+)? (ms|s)$/)
     expect(await page.getByTestId('message').count()).toBe(2)
     expect(await page.locator('[data-testid="message"][data-role="user"]').innerText()).toBe('one two three four five six')
     expect(problemsOf(h)).toEqual([])
