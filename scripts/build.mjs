@@ -46,6 +46,8 @@ await build({
   // Bundled CommonJS packages call require() for Node's modules and the externals.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   sourcemap: true,
+  // file and line are what a stack trace needs; the sources stay in src/ (a smaller map loads faster)
+  sourcesContent: false,
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
