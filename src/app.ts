@@ -47,7 +47,7 @@ declare module 'fastify' {
     sseStreams: Set<SseStream>
     upstream: UpstreamHealth
     readiness: Readiness
-    /** The route schemas, compiled on first use; the rest after listen() (lazy-schemas.ts) */
+    /** The route schemas, each compiled on its first use (lazy-schemas.ts) */
     lazySchemas: LazySchemas
   }
 }
@@ -80,10 +80,6 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   }
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>()
   app.decorate('lazySchemas', lazySchemas)
-  app.addHook('onListen', async () => {
-    void lazySchemas.warmUp((err, schema) => app.log.error({ err, schema }, 'a route schema does not compile'))
-  })
-  app.addHook('preClose', async () => { lazySchemas.stop() })
   // JSON (and multipart on /api/v1/upload) only: anything else is a 415, not a 400.
   app.removeContentTypeParser('text/plain')
   useJsonParser(app)

@@ -2,10 +2,8 @@
 // fast-json-stringify serializers), and that was the largest part of a cold start
 // (BENCHMARKS.md, "Cold start"). The compilers of the app (validation.ts,
 // serializer-cache.ts) hand Fastify these stand-ins instead: each compiles its schema on
-// its first call, so a start compiles none. After the server listens, warmUp() compiles
-// the rest a few at a time between requests, so the first call of a route seldom pays
-// for it and a broken schema shows up in the log soon after the start.
-import { setImmediate as nextTurn } from 'node:timers/promises'
+// its first call, so a start compiles none and a process compiles only the routes it
+// serves. compileAll() compiles the rest (the tests check that every schema compiles).
 
 /** What Fastify calls and reads of a validator (Ajv's own function has the same shape). */
 export interface ValidateFn {
@@ -16,13 +14,9 @@ export interface ValidateFn {
 
 export type SerializeFn = (data: unknown) => string
 
-/** The schemas a warm-up compiles per turn of the event loop (one: a request waits for one compile at most). */
-const PER_TURN = 1
-
 export class LazySchemas {
   /** What is left to compile, each with the route part it is for ("POST /api/v1/chat body"). */
   private readonly pending = new Map<() => unknown, string>()
-  private stopped = false
 
   /** How many schemas are not compiled yet. */
   get uncompiled (): number { return this.pending.size }
@@ -46,19 +40,12 @@ export class LazySchemas {
     return (data) => get()(data)
   }
 
-  /** Compiles every schema not compiled yet, yielding to the event loop between batches. */
-  async warmUp (onError: (err: unknown, what: string) => void = () => {}): Promise<void> {
-    let n = 0
+  /** Compiles every schema not compiled yet; one that does not compile is reported (and is a 500 on its route). */
+  compileAll (onError: (err: unknown, what: string) => void): void {
     for (const [compile, what] of this.pending) {
-      if (this.stopped) return
-      // A schema that does not compile throws again on its route's first call (a 500).
       try { compile() } catch (err) { onError(err, what) }
-      if (++n % PER_TURN === 0) await nextTurn()
     }
   }
-
-  /** Ends a warm-up under way (the app is closing). */
-  stop (): void { this.stopped = true }
 
   private once<T> (what: string, compile: () => T): () => T {
     let value: T | undefined

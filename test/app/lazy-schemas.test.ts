@@ -1,6 +1,5 @@
 // Route schemas compiled on first use (cold start): none at start, each on its route's
-// first request, every one of the gateway's when warmed up, and a broken one is a 500 on
-// its route and a logged error, not a crash.
+// first request; every one of the gateway's compiles; a broken one is a 500 on its route.
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LazySchemas } from '../../src/lazy-schemas.js'
@@ -13,7 +12,7 @@ describe('the gateway with lazy schemas', () => {
   beforeAll(async () => { s = await startStack() })
   afterAll(async () => { await s.close() })
 
-  it('compiles no schema to get ready, a route\'s own on its first request, and the rest in a warm-up', async () => {
+  it('compiles no schema to get ready, a route\'s own on its first request; every schema of the gateway compiles', async () => {
     const atStart = s.app.lazySchemas.uncompiled
     expect(atStart).toBeGreaterThan(100)
 
@@ -29,14 +28,14 @@ describe('the gateway with lazy schemas', () => {
 
     // every schema of every route compiles
     const failures: unknown[] = []
-    await s.app.lazySchemas.warmUp((err) => failures.push(err))
+    s.app.lazySchemas.compileAll((err) => failures.push(err))
     expect(failures).toEqual([])
     expect(s.app.lazySchemas.uncompiled).toBe(0)
   })
 })
 
 describe('LazySchemas', () => {
-  it('a schema that does not compile: the app still starts, the warm-up reports it, its route answers 500', async () => {
+  it('a schema that does not compile: the app still starts, its route answers 500', async () => {
     const lazy = new LazySchemas()
     const app = Fastify({ schemaController: { compilersFactory: { buildValidator: validatorFactory(lazy), buildSerializer: cachingSerializerFactory(undefined, lazy) } } })
     app.post('/broken', { schema: { body: { type: 'object', properties: { a: { type: 'no-such-type' } } } } }, async () => ({ ok: true }))
@@ -51,21 +50,21 @@ describe('LazySchemas', () => {
     expect(refused.statusCode).toBe(400)
     expect(refused.json().message).toBe('body/a must be integer')
 
+    // /broken's schema failed on its first request already: nothing is left to compile
     const failures: unknown[] = []
-    await lazy.warmUp((err) => failures.push(err))
+    lazy.compileAll((err) => failures.push(err))
     expect(lazy.uncompiled).toBe(0)
-    // /broken's schema failed on its first request already: the warm-up has nothing left to try
     expect(failures).toEqual([])
     await app.close()
   })
 
-  it('the warm-up reports a broken schema no request has used yet', async () => {
+  it('compileAll reports a broken schema no request has used yet, with its route', async () => {
     const lazy = new LazySchemas()
     const app = Fastify({ schemaController: { compilersFactory: { buildValidator: validatorFactory(lazy) } } })
     app.post('/broken', { schema: { body: { type: 'object', properties: { a: { type: 'no-such-type' } } } } }, async () => ({ ok: true }))
     await app.ready()
     const failures: string[] = []
-    await lazy.warmUp((err, what) => failures.push(`${what}: ${String(err)}`))
+    lazy.compileAll((err, what) => failures.push(`${what}: ${String(err)}`))
     expect(failures).toHaveLength(1)
     expect(failures[0]).toMatch(/^POST \/broken body: Error: schema is invalid: data\/properties\/a\/type/)
     expect((await app.inject({ method: 'POST', url: '/broken', payload: { a: 1 } })).statusCode).toBe(500)
