@@ -1,10 +1,11 @@
 // `npm run build`: dist/ as ES module bundles made by esbuild (a start reads a few files,
 // not the several hundred of node_modules one by one: BENCHMARKS.md, "Cold start").
 //   node scripts/build.mjs [--outdir DIR]      (default dist/; the tests build elsewhere)
+//   BUILD_META=meta.json …                     also writes esbuild's metafile: what each file holds
 // `npm run typecheck` checks the types; `npm run build:tsc` is the unbundled build
 // (README, "Debugging the bundle").
 /* global process, console */
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { build } from 'esbuild'
 
 const at = process.argv.indexOf('--outdir')
@@ -23,7 +24,7 @@ const external = [
 ]
 
 rmSync(outdir, { recursive: true, force: true })
-await build({
+const result = await build({
   entryPoints: {
     server: 'src/server.ts',
     // `node dist/access/keys-cli.js` in the Docker image (README, "npm run keys")
@@ -38,8 +39,9 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  // Shared code and what is imported dynamically (the demo's emulator, the Redis store)
-  // become chunks next to server.js, loaded once and only when imported.
+  // Shared code and what is imported dynamically (the demo's emulator, the Redis store,
+  // the playground's file server) become chunks next to server.js, loaded once and only
+  // when imported.
   splitting: true,
   chunkNames: '[name]-[hash]',
   external,
@@ -51,6 +53,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  logLevel: 'warning'
+  logLevel: 'warning',
+  metafile: Boolean(process.env.BUILD_META)
 })
+if (result.metafile) writeFileSync(process.env.BUILD_META, JSON.stringify(result.metafile))
 console.log(`built ${outdir}/ (server.js, access/keys-cli.js and chunks, with source maps)`)

@@ -1,15 +1,13 @@
 // OpenAPI 3 at /docs/json (and /docs/yaml) and Swagger UI at /docs. What the document
 // adds to the route schemas (operation ids, examples, security) is in ./openapi.ts.
 // @fastify/swagger collects the routes as they are registered and builds the document on
-// its first request. Swagger UI (@fastify/swagger-ui, its static files, yaml) is loaded on
-// the first request under /docs, not at start (cold start): Fastify takes no routes once
-// it is ready, so it runs in a small Fastify instance of its own, made then, which the
-// /docs routes here forward to (`inject`). The answers still go out through this app, with
-// its hooks (security headers, CORS, the request log, metrics) and its 404.
+// its first request; Swagger UI (@fastify/swagger-ui, with its static files and yaml) is
+// loaded on the first request under /docs (./lazy-app.ts).
 import fp from 'fastify-plugin'
 import Fastify from 'fastify'
 import swagger from '@fastify/swagger'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import { lazyApp } from './lazy-app.js'
 import { ErrorEnvelopeSchema } from '../schemas/common.js'
 import { SSE_FRAMES_DOC } from '../schemas/chat.js'
 import { SIMPLE_CHAT_DOC, SIMPLE_CHAT_TAG } from '../schemas/simple-chat.js'
@@ -58,36 +56,14 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
   const route = { schema: { hide: true } }
   app.get('/docs/json', route, async () => app.swagger())
   app.get('/docs/yaml', route, async (_request, reply) => reply.type('application/x-yaml').send(app.swagger({ yaml: true })))
-  const ui = lazyUi(app, DOCS)
-  app.get(DOCS, route, ui)
-  app.get(`${DOCS}/*`, route, ui)
-}, { name: 'swagger' })
-
-const DOCS = '/docs'
-
-/** Response headers of the inner instance that are about its (simulated) connection. */
-const HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date'])
-
-function lazyUi (app: FastifyInstance, prefix: string) {
-  let ui: Promise<FastifyInstance> | undefined
-  const load = async (): Promise<FastifyInstance> => {
+  const ui = lazyApp(app, async () => {
     const { default: swaggerUi } = await import('@fastify/swagger-ui')
-    const inner = Fastify({ logger: false })
+    const docs = Fastify({ logger: false })
     // @fastify/swagger-ui needs @fastify/swagger: here the finished document of this app.
-    await inner.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } })
-    await inner.register(swaggerUi, { routePrefix: prefix })
-    await inner.ready()
-    return inner
-  }
-  app.addHook('onClose', async () => { if (ui) await (await ui.catch(() => undefined))?.close() })
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    ui ??= load().catch((err: unknown) => { ui = undefined; throw err })
-    const res = await (await ui).inject({ method: request.method as 'GET' | 'HEAD', url: request.url, headers: request.headers, payloadAsStream: true })
-    if (res.statusCode === 404) {
-      res.stream().resume()
-      return reply.callNotFound()
-    }
-    for (const [name, value] of Object.entries(res.headers)) if (!HOP_HEADERS.has(name) && value !== undefined) void reply.header(name, value)
-    return reply.code(res.statusCode).send(res.stream())
-  }
-}
+    await docs.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } })
+    await docs.register(swaggerUi, { routePrefix: '/docs' })
+    return docs
+  })
+  app.get('/docs', route, ui)
+  app.get('/docs/*', route, ui)
+}, { name: 'swagger' })
