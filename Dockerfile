@@ -1,15 +1,17 @@
 # syntax=docker/dockerfile:1
-# Build stage: full install (native better-sqlite3 build, TypeScript) and compile.
+# Build stage: full install (native better-sqlite3 build, esbuild) and bundle.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Runtime stage: production dependencies and the compiled code only, as a non-root user.
+# Runtime stage: production dependencies (the bundle's externals: better-sqlite3, ioredis,
+# @fastify/swagger-ui and their own dependencies) and the bundle, as a non-root user.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=2026
 WORKDIR /app
@@ -31,4 +33,5 @@ VOLUME ["/app/data"]
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2026)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Exec form: node runs as PID 1 and gets SIGTERM directly, so shutdown is graceful.
-CMD ["node", "dist/server.js"]
+# --enable-source-maps: stack traces name the TypeScript sources (dist/*.js.map).
+CMD ["node", "--enable-source-maps", "dist/server.js"]

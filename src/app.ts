@@ -28,6 +28,7 @@ import { registerRoutes } from './routes/index.js'
 import { FORM_FIELD_MAX_BYTES } from './routes/multipart-file.js'
 import { cachingSerializerFactory } from './serializer-cache.js'
 import { validatorFactory } from './validation.js'
+import { LazySchemas } from './lazy-schemas.js'
 import { useJsonParser } from './json-body.js'
 import { MAX_PARAM_CHARS } from './schemas/ids.js'
 import { isPublicRoute } from './public-routes.js'
@@ -46,6 +47,8 @@ declare module 'fastify' {
     sseStreams: Set<SseStream>
     upstream: UpstreamHealth
     readiness: Readiness
+    /** The route schemas, each compiled on its first use (lazy-schemas.ts) */
+    lazySchemas: LazySchemas
   }
 }
 
@@ -55,6 +58,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     : { logger: deps.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'headers.authorization', 'req.headers["x-api-key"]', 'headers["x-api-key"]', '*.token'] } }
 
   const trust = parseTrustProxy(config.TRUST_PROXY).fn
+  const lazySchemas = new LazySchemas()
   const options: FastifyServerOptions = {
     ...loggerOpts,
     trustProxy: trust,
@@ -70,10 +74,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     genReqId: requestId,
     // coercion: only for the text parts (query, path), see validation.ts
     ajv: { customOptions: { allErrors: false, useDefaults: true, removeAdditional: true } },
-    // one serializer per distinct response schema, not per route × status (cold start)
-    schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory(), buildValidator: validatorFactory() } }
+    // one serializer per distinct response schema, not per route × status; every schema
+    // compiled on first use, not at ready() (cold start)
+    schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory(undefined, lazySchemas), buildValidator: validatorFactory(lazySchemas) } }
   }
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>()
+  app.decorate('lazySchemas', lazySchemas)
   // JSON (and multipart on /api/v1/upload) only: anything else is a 415, not a 400.
   app.removeContentTypeParser('text/plain')
   useJsonParser(app)

@@ -111,8 +111,24 @@ export const ENV_ALIASES: Readonly<Record<string, keyof Env>> = {
   COZE_USER_ID: 'DEFAULT_USER_ID'
 }
 
-let compiled: ReturnType<Ajv['compile']> | undefined
-const validateEnv = () => (compiled ??= new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false }).compile(EnvSchema))
+type EnvKey = keyof typeof EnvSchema.properties
+const ENV_KEYS = Object.keys(EnvSchema.properties) as EnvKey[]
+
+// Ajv checks and converts the variables that are set, against their own schemas: a start
+// sets a handful of the ~70, and the compile time grows with the schema (cold start). The
+// schema is ours, so it is not checked against JSON Schema's meta-schema at each start.
+let ajv: Ajv | undefined
+const validators = new Map<string, ReturnType<Ajv['compile']>>()
+function validatorFor (keys: EnvKey[]): ReturnType<Ajv['compile']> {
+  const id = keys.join(',')
+  let v = validators.get(id)
+  if (!v) {
+    ajv ??= new Ajv({ coerceTypes: true, allErrors: true, strict: false, validateSchema: false, code: { optimize: false } })
+    v = ajv.compile({ type: 'object', properties: Object.fromEntries(keys.map((k) => [k, EnvSchema.properties[k]])) })
+    validators.set(id, v)
+  }
+  return v
+}
 
 /** One line per problem, each naming the variable. */
 const invalid = (problems: string[]) => new ConfigError(problems.map((p) => `Invalid configuration: ${p}`).join('\n'))
@@ -121,7 +137,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
   const warnings: string[] = []
   const problems: string[] = []
   const raw: Record<string, unknown> = {}
-  for (const key of Object.keys(EnvSchema.properties)) {
+  for (const key of ENV_KEYS) {
     const v = env[key]
     if (v !== undefined && v !== '') raw[key] = v
   }
@@ -139,13 +155,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
   if (env.CORS_ORIGINS !== undefined && env.CORS_ORIGINS.trim() === '') {
     problems.push('CORS_ORIGINS: empty. Set * to allow any origin, or a comma-separated list of origins (https://app.example.com); remove the line for the default *')
   }
-  // Ajv (already loaded for Fastify's validation) converts the strings and fills the
-  // defaults; typebox/value would add ~150 ms to the cold start for the same job.
+  // Ajv (already loaded for Fastify's validation) converts the strings; typebox/value
+  // would add ~150 ms to the cold start for the same job. The others get their defaults.
   const value = { ...raw } as Env
-  if (!validateEnv()(value)) {
+  const validate = validatorFor(ENV_KEYS.filter((k) => raw[k] !== undefined))
+  if (!validate(value)) {
     // One line per variable; a choice lists its allowed values.
     const byVar = new Map<string, string>()
-    for (const e of validateEnv().errors ?? []) {
+    for (const e of validate.errors ?? []) {
       const key = e.instancePath.slice(1) || 'env'
       const allowed = e.keyword === 'const' ? `must be one of ${[byVar.get(key)?.replace(/^must be one of /, ''), e.params.allowedValue].filter(Boolean).join(', ')}` : undefined
       if (allowed) byVar.set(key, allowed)
@@ -153,6 +170,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, overrides: Par
     }
     problems.push(...[...byVar].map(([key, msg]) => `${key}: ${msg} (got ${JSON.stringify(raw[key])})`))
     throw invalid(problems)
+  }
+  for (const k of ENV_KEYS) {
+    const def = (EnvSchema.properties[k] as { default?: unknown }).default
+    if (raw[k] === undefined && def !== undefined) (value as Record<string, unknown>)[k] = def
   }
   const base = cozeApiBase(value.COZE_API_BASE)
   if ('error' in base) problems.push(`COZE_API_BASE: ${base.error}`)

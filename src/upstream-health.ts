@@ -52,9 +52,13 @@ export class UpstreamHealth {
     if (this.checking) return
     if (this.lastChecked && Date.now() - this.lastChecked.getTime() < this.intervalMs) return
     this.checking = true
-    getMe(this.coze)
-      .then(() => this.report(), (err: unknown) => this.report(err as GatewayError))
-      .finally(() => { this.checking = false })
+    // After the probe's answer is written: building the SDK's request takes CPU too (on the
+    // first call of a process, tens of milliseconds of first-time code).
+    setImmediate(() => {
+      getMe(this.coze)
+        .then(() => this.report(), (err: unknown) => this.report(err as GatewayError))
+        .finally(() => { this.checking = false })
+    })
   }
 
   snapshot () {

@@ -9,24 +9,29 @@
 //   field (one with a default too) is "not given". Frontends that keep `conversationId = null` in state work.
 // - Ajv coerces "Infinity" to a number and then skips minimum/maximum (they only check
 //   finite numbers), so numbers from text are checked to be finite after it.
+// - with `schemas` (the app's), each schema is compiled on its route's first request (lazy-schemas.ts).
 import AjvCompiler from '@fastify/ajv-compiler'
+import type { LazySchemas, ValidateFn } from './lazy-schemas.js'
 
 type JsonSchema = Record<string, unknown>
 type BuildValidator = ReturnType<typeof AjvCompiler>
 type Compile = ReturnType<BuildValidator>
 type CompilerOptions = Parameters<BuildValidator>[1]
-interface ValidateFn { (data: unknown): boolean | PromiseLike<unknown>, errors?: unknown }
 
 /** The compilersFactory.buildValidator of the app: one Ajv for JSON bodies, one for text parts. */
-export function validatorFactory (): BuildValidator {
+export function validatorFactory (schemas?: LazySchemas): BuildValidator {
   const base = AjvCompiler()
   return (externalSchemas, options) => {
     const custom = options?.customOptions ?? {}
-    const forText = base(externalSchemas, { ...options, customOptions: { ...custom, coerceTypes: 'array' } } as CompilerOptions)
-    const forJson = base(externalSchemas, { ...options, customOptions: { ...custom, coerceTypes: false } } as CompilerOptions)
-    const compile: Compile = (route) => {
+    // Made on the first compile: each Ajv compiles the meta-schema to check the shared schemas.
+    let forText: Compile | undefined
+    let forJson: Compile | undefined
+    const build = (route: Parameters<Compile>[0]): ValidateFn => {
       const text = route.httpPart !== 'body'
-      const validate = (text ? forText : forJson)(route)
+      const ajv = text
+        ? forText ??= base(externalSchemas, { ...options, customOptions: { ...custom, coerceTypes: 'array' } } as CompilerOptions)
+        : forJson ??= base(externalSchemas, { ...options, customOptions: { ...custom, coerceTypes: false } } as CompilerOptions)
+      const validate = ajv(route) as ValidateFn
       const normalize = notGivenRemover(route.schema as JsonSchema, text)
       const numbers = text ? numericKeys(route.schema as JsonSchema) : []
       if (!normalize && numbers.length === 0) return validate
@@ -45,8 +50,9 @@ export function validatorFactory (): BuildValidator {
         return result
       }
       // Fastify calls it and reads .errors, as it does with Ajv's own function.
-      return wrapped as unknown as ReturnType<Compile>
+      return wrapped
     }
+    const compile: Compile = (route) => (schemas ? schemas.validator(`${route.method} ${route.url} ${route.httpPart}`, () => build(route)) : build(route)) as ReturnType<Compile>
     return compile
   }
 }

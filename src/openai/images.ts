@@ -66,16 +66,11 @@ function decodeDataUrl (text: string, param: string, limits: ImageLimits, what: 
   return { kind: 'inline', data, fileName: `${what}.${EXT_BY_MIME[mime] ?? 'bin'}` }
 }
 
-/** Fetches remote sources with the limits; one instance per app (it owns connection pools). */
+/** Fetches remote sources with the limits; one instance per app (it owns connection pools, made on the first fetch). */
 export class FileLoader {
-  private readonly agent: Agent
+  private agent: Agent | undefined
 
-  constructor (private readonly limits: ImageLimits) {
-    this.agent = new Agent({
-      connections: 16,
-      ...(limits.allowPrivate ? {} : { connect: { lookup: publicOnlyLookup } })
-    })
-  }
+  constructor (private readonly limits: ImageLimits) {}
 
   async load (src: FileSource, param: string, signal?: AbortSignal): Promise<LoadedFile> {
     if (src.kind === 'inline') return { data: src.data, fileName: src.fileName }
@@ -93,12 +88,13 @@ export class FileLoader {
     }
   }
 
-  close (): Promise<void> { return this.agent.close() }
+  async close (): Promise<void> { await this.agent?.close() }
 
   private async fetch (start: URL, param: string, signal: AbortSignal): Promise<LoadedFile> {
     let url = start
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       if (!this.limits.allowPrivate && isPrivateLiteral(url.hostname)) throw blocked(param, start)
+      this.agent ??= new Agent({ connections: 16, ...(this.limits.allowPrivate ? {} : { connect: { lookup: publicOnlyLookup } }) })
       const res = await request(url, { method: 'GET', signal, dispatcher: this.agent, headers: { accept: 'image/*,*/*;q=0.5', 'user-agent': 'coze-gateway' } })
       // A body dropped early (redirect, error, too large) emits an abort error: never let it go uncaught.
       res.body.on('error', () => {})

@@ -1,9 +1,13 @@
-// OpenAPI 3 at /docs/json and Swagger UI at /docs. What the document adds to the route
-// schemas (operation ids, examples, security) is in ./openapi.ts.
+// OpenAPI 3 at /docs/json (and /docs/yaml) and Swagger UI at /docs. What the document
+// adds to the route schemas (operation ids, examples, security) is in ./openapi.ts.
+// @fastify/swagger collects the routes as they are registered and builds the document on
+// its first request; Swagger UI (@fastify/swagger-ui, with its static files and yaml) is
+// loaded on the first request under /docs (./lazy-app.ts).
 import fp from 'fastify-plugin'
+import Fastify from 'fastify'
 import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { lazyApp } from './lazy-app.js'
 import { ErrorEnvelopeSchema } from '../schemas/common.js'
 import { SSE_FRAMES_DOC } from '../schemas/chat.js'
 import { SIMPLE_CHAT_DOC, SIMPLE_CHAT_TAG } from '../schemas/simple-chat.js'
@@ -49,5 +53,17 @@ export default fp(async function swaggerPlugin (app: FastifyInstance, opts: { ve
     transform: transformRoute,
     transformObject: (doc) => finishDocument('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject)
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  const route = { schema: { hide: true } }
+  app.get('/docs/json', route, async () => app.swagger())
+  app.get('/docs/yaml', route, async (_request, reply) => reply.type('application/x-yaml').send(app.swagger({ yaml: true })))
+  const ui = lazyApp(app, async () => {
+    const { default: swaggerUi } = await import('@fastify/swagger-ui')
+    const docs = Fastify({ logger: false })
+    // @fastify/swagger-ui needs @fastify/swagger: here the finished document of this app.
+    await docs.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } })
+    await docs.register(swaggerUi, { routePrefix: '/docs' })
+    return docs
+  })
+  app.get('/docs', route, ui)
+  app.get('/docs/*', route, ui)
 }, { name: 'swagger' })

@@ -1,11 +1,14 @@
 // Starting the gateway the ways the README says, when the build is missing, stale, or
-// runs without dev dependencies (the Docker image): one line that says what to do.
+// runs without dev dependencies (the Docker image): one line that says what to do; and
+// the production bundle itself, run as the image runs it.
 import { execFile, spawnSync } from 'node:child_process'
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { pathToFileURL } from 'node:url'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { spawnGroup, stopAllGroups, stopGroup } from '../helpers/processes.js'
 
 const ROOT = resolve('.')
 const dirs: string[] = []
@@ -33,21 +36,76 @@ describe('npm start', () => {
 })
 
 describe('the build without dev dependencies (as in the Docker image)', () => {
-  it('names `node dist/server.js --demo` in the no-token hint, since `npm run demo` does not exist there', async () => {
-    const t = tmp()
-    await promisify(execFile)(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(t, 'dist'), '--sourceMap', 'false'], { cwd: ROOT })
+  // the production build (npm run build: the bundle, whose externals come from
+  // node_modules) in a directory laid out as the image is: package.json, dist/,
+  // playground/, and every package but tsx and .bin
+  let t: string
+  beforeAll(async () => {
+    t = mkdtempSync(join(tmpdir(), 'coze-gw-image-'))
+    await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', join(t, 'dist')], { cwd: ROOT })
     cpSync(join(ROOT, 'package.json'), join(t, 'package.json'))
-    // the production packages only: every package, but no tsx and no .bin
+    symlinkSync(join(ROOT, 'playground'), join(t, 'playground'))
     mkdirSync(join(t, 'node_modules'))
     for (const name of readdirSync(join(ROOT, 'node_modules'))) {
       if (name !== '.bin' && name !== 'tsx') symlinkSync(join(ROOT, 'node_modules', name), join(t, 'node_modules', name))
     }
+  }, 120_000)
+  afterAll(async () => {
+    await stopAllGroups()
+    rmSync(t, { recursive: true, force: true })
+  })
+
+  it('names `node dist/server.js --demo` in the no-token hint, since `npm run demo` does not exist there', () => {
     const r = spawnSync('node', ['dist/server.js'], { cwd: t, env: { ...ENV, COZE_API_TOKEN: '' }, encoding: 'utf8', timeout: 30_000 })
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('COZE_API_TOKEN')
     expect(r.stderr).toContain('`node dist/server.js --demo`')
     expect(r.stderr).not.toContain('npm run demo')
-  }, 120_000)
+  })
+
+  it('`node --enable-source-maps dist/server.js --demo`: the emulator chunk, Swagger UI from node_modules, the playground, the session database', async () => {
+    const child = spawnGroup(process.execPath, ['--enable-source-maps', 'dist/server.js', '--demo'], {
+      cwd: t,
+      env: { ...ENV, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_DB_PATH: join(t, 'sessions.db') },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    child.stdout!.on('data', (d) => { out += String(d) })
+    child.stderr!.on('data', (d) => { out += String(d) })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setInterval(() => { const m = /Demo gateway ready at (http:\/\/\S+) /.exec(out); if (m) { clearInterval(timer); resolve(m[1]!) } }, 50)
+        child.once('exit', () => { clearInterval(timer); reject(new Error(`exited before it was ready:\n${out}`)) })
+      })
+      expect(((await (await fetch(`${url}/health`)).json()) as any).upstream.mode).toBe('emulator')
+      const chat = await (await fetch(`${url}/api/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'u', messages: [{ role: 'user', content: 'hi' }] }) })).json() as any
+      expect(chat).toMatchObject({ success: true, data: { status: 'completed' } })
+      const ui = await fetch(`${url}/docs/`)
+      expect(ui.status).toBe(200)
+      expect(await ui.text()).toContain('swagger-ui')
+      expect((await fetch(`${url}/docs/static/swagger-ui-bundle.js`)).status).toBe(200)
+      expect(((await (await fetch(`${url}/docs/json`)).json()) as any).paths['/api/v1/chat']).toBeDefined()
+      const page = await fetch(`${url}/playground/`)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toBe(readFileSync(join(ROOT, 'playground', 'index.html'), 'utf8'))
+    } finally {
+      await stopGroup(child)
+    }
+    expect(out).not.toMatch(/"level":(50|60)/) // no error logged
+  }, 60_000)
+
+  it('stack traces name the TypeScript sources (source maps)', () => {
+    const script = `import(${JSON.stringify(pathToFileURL(join(t, 'dist/config.js')).href)}).then((m) => { try { m.loadConfig({ PORT: 'x' }) } catch (e) { console.log(e.stack) } })`
+    const r = spawnSync('node', ['--enable-source-maps', '-e', script], { cwd: t, env: ENV, encoding: 'utf8', timeout: 30_000 })
+    expect(r.stdout).toContain('Invalid configuration: PORT')
+    expect(r.stdout).toMatch(/at (Module\.)?loadConfig \(.*src\/config\.ts:\d+:\d+\)/)
+  })
+
+  it('`node dist/access/keys-cli.js` (README: npm run keys in the image)', () => {
+    const r = spawnSync('node', ['dist/access/keys-cli.js', 'hash', 'cgw_example'], { cwd: t, env: ENV, encoding: 'utf8', timeout: 30_000 })
+    expect(r.status).toBe(0)
+    expect(r.stdout.trim()).toMatch(/^[0-9a-f]{64}$/)
+  })
 })
 
 describe('run.sh start', () => {
