@@ -217,10 +217,8 @@ export class ChatService {
       const cred = this.credentialFor(owner, undefined, false)
       // (deadline 0: no conversation, so no 4016 to wait out)
       for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, cred.retry)) {
-        if (ev.type === 'chat_created') {
-          await sessions.claimConversation(ev.conversation_id, owner, true)
-          await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
-        }
+        if (ev.type === 'chat_created') sessions.claimCreated(ev.conversation_id, owner, cred.current.credential.index)
+        else if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await sessions.settle()
         await this.spend(ev, ctx)
         yield w.emit(ev, info)
       }
@@ -278,11 +276,13 @@ export class ChatService {
         const cred = this.credentialFor(owner, undefined, false)
         for await (const ev of this.retrying(run, { additional_messages: messages(true), lease: cred.current }, signal, 0, undefined, cred.retry)) {
           if (ev.type === 'chat_created') {
-            await sessions.claimConversation(ev.conversation_id, owner, true)
-            await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
+            sessions.claimCreated(ev.conversation_id, owner, cred.current.credential.index)
             await sessions.bind(sessionId, ev.conversation_id)
           } else if (ev.type === 'chat_completed') {
+            await sessions.settle()
             await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner, cred.current.credential.index))
+          } else if (ev.type === 'tool_calls') {
+            await sessions.settle()
           }
           await this.spend(ev, ctx)
           yield w.emit(ev, info)

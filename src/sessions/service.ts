@@ -134,6 +134,22 @@ export class SessionService {
   }
 
   /**
+   * A chat's conversation that Coze has just created, with the credential it is on: the
+   * user's at once for this process, written in the background; `settle()` before the
+   * chat's answer ends (so every other instance sees it by then too).
+   */
+  claimCreated (conversationId: string, owner: string, credential: number): void {
+    const expires = Date.now() + this.opts.ownerTtlMs
+    this.store.claimCreated(conversationId, owner, expires)
+    if (this.coze.credentials.size > 1) this.store.claimCreated(CREDENTIAL_KEY + conversationId, String(credential), expires)
+  }
+
+  /** What claimCreated() recorded is written. */
+  async settle (): Promise<void> {
+    await this.io(this.store.flush())
+  }
+
+  /**
    * Creates a Coze conversation (on `credential`, or the pool's choice), recorded as
    * `owner`'s when there is one, and kept on the credential that created it.
    */

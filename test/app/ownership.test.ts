@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { startOpenAIStack, rejection, type OpenAIStack } from '../helpers/openai.js'
-import { userMsg } from '../helpers/stack.js'
+import { startStack, userMsg, type Stack } from '../helpers/stack.js'
 
 describe('another user cannot use a chat or session that is not theirs', () => {
   let s: OpenAIStack
@@ -55,5 +55,59 @@ describe('another user cannot use a chat or session that is not theirs', () => {
     const again = await s.app.inject({ method: 'POST', url: '/chat', payload: { message: 'second', session_id: sessionId, user_id: 'alice' } })
     expect(again.statusCode).toBe(200)
     expect(again.json().response).toMatch(/Turn 2/)
+  })
+})
+
+// The owner of a conversation a chat creates is written off the chat's path (batched, after
+// the first frame), yet it holds at once: on this instance from the first frame, on another
+// instance sharing the session database by the time the answer ends.
+describe('the owner of a new conversation holds as soon as Coze names it', () => {
+  let a: Stack
+  let b: Stack
+  beforeAll(async () => {
+    a = await startStack()
+    // the same session database (TEST_SESSION_DB), as a second instance of the gateway
+    b = await startStack()
+  })
+  afterAll(async () => { await a.close(); await b.close() })
+
+  const chat = (s: Stack, userId: string, body: Record<string, unknown>) =>
+    s.app.inject({ method: 'POST', url: '/api/v1/chat', payload: { user_id: userId, messages: [userMsg('mine')], ...body } })
+
+  it('JSON: another user is refused right after the answer, on either instance, before Coze is called', async () => {
+    for (let i = 0; i < 5; i++) {
+      const alice = await chat(a, 'alice', {})
+      expect(alice.statusCode).toBe(200)
+      const conversationId = alice.json().data.conversation_id as string
+      const before = a.emu.requests.length + b.emu.requests.length
+      const [onA, onB, streamOnB] = await Promise.all([
+        chat(a, 'bob', { conversation_id: conversationId }),
+        chat(b, 'bob', { conversation_id: conversationId }),
+        chat(b, 'bob', { conversation_id: conversationId, stream: true })
+      ])
+      expect([onA.statusCode, onB.statusCode, streamOnB.statusCode]).toEqual([404, 404, 404])
+      expect(onB.json().code).toBe('NOT_FOUND')
+      expect(a.emu.requests.length + b.emu.requests.length).toBe(before)
+      expect((await chat(a, 'alice', { conversation_id: conversationId })).statusCode).toBe(200)
+    }
+  })
+
+  it('SSE: refused on the same instance while the first chat still streams, and on the other once it ended', async () => {
+    const res = await fetch(`${await a.app.listen({ port: 0, host: '127.0.0.1' })}/api/v1/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 'alice', bot_id: 'bot-slow-150', messages: [userMsg('one two three four')], stream: true })
+    })
+    // the headers leave with the first frame (a delta), the conversation's id among them
+    const conversationId = res.headers.get('x-coze-conversation-id')!
+    expect(conversationId).toMatch(/^\d+$/)
+    expect((await chat(a, 'bob', { conversation_id: conversationId })).json()).toMatchObject({ success: false, code: 'NOT_FOUND' })
+    const text = await res.text()
+    expect(text).toContain('"chat_completed"')
+    const before = b.emu.requests.length
+    const onB = await chat(b, 'bob', { conversation_id: conversationId })
+    expect(onB.statusCode).toBe(404)
+    expect(onB.json().code).toBe('NOT_FOUND')
+    expect(b.emu.requests.length).toBe(before)
   })
 })
