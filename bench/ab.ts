@@ -10,6 +10,8 @@
 //   --iters N       concurrency-1 JSON chats per setup per round (default 300)
 //   --ttfd N        streamed chats per setup per round for the time to first delta (default 200)
 //   --profile NAME  also run variant NAME under --cpu-prof for 10 s of load and summarise it
+//   --together      load every gateway variant at the same moment (one autocannon each), so
+//                   the machine's noise falls on all alike; the proxy is still loaded alone
 //
 // Per setup: req/s and CPU per request under load (scenario 1's JSON chat), × the minimal
 // proxy in the same round; added P50 at concurrency 1 and added time to first delta, P50,
@@ -32,7 +34,7 @@ interface Variant { name: string, spec: string, dir: string, env: Record<string,
 const log = (msg: string) => process.stderr.write(`[ab ${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
 
 function parse (argv: string[]) {
-  const o = { rounds: 3, loadS: 5, iters: 300, ttfd: 200, profile: undefined as string | undefined, variants: [] as Array<{ name: string, spec: string }> }
+  const o = { rounds: 3, loadS: 5, iters: 300, ttfd: 200, together: false, profile: undefined as string | undefined, variants: [] as Array<{ name: string, spec: string }> }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const next = () => argv[++i] ?? (() => { throw new Error(`${a} needs a value`) })()
@@ -41,6 +43,7 @@ function parse (argv: string[]) {
     else if (a === '--iters') o.iters = Number(next())
     else if (a === '--ttfd') o.ttfd = Number(next())
     else if (a === '--profile') o.profile = next()
+    else if (a === '--together') o.together = true
     else if (/^[\w-]+=/.test(a)) o.variants.push({ name: a.slice(0, a.indexOf('=')), spec: a.slice(a.indexOf('=') + 1) })
     else throw new Error(`unknown argument ${a} (see the top of bench/ab.ts)`)
   }
@@ -124,7 +127,14 @@ async function main (): Promise<void> {
     for (let r = 0; r < o.rounds; r++) {
       log(`round ${r + 1}/${o.rounds}: throughput`)
       const round: (typeof tput)[number] = {}
-      for (const s of rotate(setups, r)) round[s.name] = await load(s.url, s.body, s.headers, s.pid, o.loadS)
+      if (o.together) {
+        const [proxySetup, ...gwSetups] = setups
+        round.proxy = await load(proxySetup!.url, proxySetup!.body, proxySetup!.headers, proxySetup!.pid, o.loadS)
+        const rs = await Promise.all(gwSetups.map((s) => load(s.url, s.body, s.headers, s.pid, o.loadS)))
+        gwSetups.forEach((s, i) => { round[s.name] = rs[i]! })
+      } else {
+        for (const s of rotate(setups, r)) round[s.name] = await load(s.url, s.body, s.headers, s.pid, o.loadS)
+      }
       tput.push(round)
       log(`round ${r + 1}/${o.rounds}: concurrency 1 and first delta`)
       lat.push(await runClient<SeqResult>('latency', 'bench/clients/sequential.ts', { targets: rotate(seq, r), iterations: o.iters, warmup: 20 } satisfies SeqInput, { timeoutMs: 600_000 }))
@@ -142,13 +152,14 @@ async function main (): Promise<void> {
         s.name === 'proxy' ? '1.00' : fmtSpread(spread(tput.map((t) => t[s.name]!.rps / t.proxy!.rps)), 2),
         fmtSpread(spread(tput.map((t) => t[s.name]!.cpuUs)), 0),
         g && s.name !== first ? fmtSpread(spread(tput.map((t) => t[s.name]!.cpuUs / t[first]!.cpuUs)), 2) : '–',
+        g && s.name !== first ? fmtSpread(spread(tput.map((t) => t[s.name]!.rps / t[first]!.rps)), 2) : '–',
         fmtSpread(added(lat, s.name, (t) => t.totalMs), 2, ' ms'),
         g ? fmtSpread(added(ttfd, s.name, (t) => t.firstDeltaMs), 2, ' ms') : '–',
         String(tput.reduce((n, t) => n + t[s.name]!.errors, 0) + lat.reduce((n, round) => n + get(round, s.name).errors, 0) + (g ? ttfd.reduce((n, round) => n + get(round, s.name).errors, 0) : 0))
       ]
     })
-    console.log(`\n${o.rounds} rounds, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}\n`)
-    console.log(table(['setup', 'req/s', '× proxy', 'CPU µs/req', `CPU × ${first}`, 'added P50, c=1', 'added first delta, P50', 'errors'], rows))
+    console.log(`\n${o.rounds} rounds${o.together ? ' (gateways loaded together: their req/s are shares of one machine, their × proxy is not comparable with a proxy loaded alone)' : ''}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}\n`)
+    console.log(table(['setup', 'req/s', '× proxy', 'CPU µs/req', `CPU × ${first}`, `req/s × ${first}`, 'added P50, c=1', 'added first delta, P50', 'errors'], rows))
     if (o.profile) {
       const v = gws.find((g) => g.name === o.profile)
       if (!v) throw new Error(`--profile ${o.profile}: no such variant`)
