@@ -138,9 +138,9 @@ export class SqliteSessionStore implements SessionStore {
     return force ? userId : (await this.getConversationOwner(conversationId)) ?? userId
   }
 
-  // Off the chat's path: the owners of new conversations are written after the first frame,
-  // several in one transaction when they come together (a commit, its WAL write, costs
-  // several times the statement).
+  // Off the chat's path: the owners of new conversations are written once the event loop
+  // turn is over, several in one transaction when they come together (a commit, its WAL
+  // write, costs several times the statement). This process reads them from `pending` until then.
   readonly claimCreated = (conversationId: string, userId: string, expiresAt: number): void => {
     this.pending.set(conversationId, { uid: userId, exp: expiresAt })
     this.scheduled ??= setImmediate(() => {

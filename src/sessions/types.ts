@@ -51,8 +51,8 @@ export interface SessionStore {
   /**
    * `claimConversation(…, force)` for a conversation Coze has just created, off the chat's
    * path: the owner is on record for this process at once (reads see it), and written to
-   * the store within the event-loop turn, batched with the others (sqlite: one transaction;
-   * redis: sent, not awaited). `flush()` makes sure it is written.
+   * the store once the event-loop turn is over, batched with the others (sqlite: one
+   * transaction; redis: sent at once, not awaited). `flush()` makes sure it is written.
    */
   claimCreated (conversationId: string, userId: string, expiresAt: number): void
   /** Writes what claimCreated() has not written yet; rejects when that fails. */

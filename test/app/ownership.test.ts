@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { startOpenAIStack, rejection, type OpenAIStack } from '../helpers/openai.js'
 import { startStack, userMsg, type Stack } from '../helpers/stack.js'
+import { skipRedisTests, startRedis, type TestRedis } from '../helpers/redis.js'
 
 describe('another user cannot use a chat or session that is not theirs', () => {
   let s: OpenAIStack
@@ -58,56 +59,70 @@ describe('another user cannot use a chat or session that is not theirs', () => {
   })
 })
 
-// The owner of a conversation a chat creates is written off the chat's path (batched, after
-// the first frame), yet it holds at once: on this instance from the first frame, on another
-// instance sharing the session database by the time the answer ends.
+// The owner of a conversation a chat creates is written off the chat's path (sqlite: batched
+// after the answer; redis: sent without waiting), yet it holds at once: on the instance from
+// the first frame on, and on every instance sharing a Redis store by the time the answer ends.
 describe('the owner of a new conversation holds as soon as Coze names it', () => {
-  let a: Stack
-  let b: Stack
-  beforeAll(async () => {
-    a = await startStack()
-    // the same session database (TEST_SESSION_DB), as a second instance of the gateway
-    b = await startStack()
-  })
-  afterAll(async () => { await a.close(); await b.close() })
-
   const chat = (s: Stack, userId: string, body: Record<string, unknown>) =>
     s.app.inject({ method: 'POST', url: '/api/v1/chat', payload: { user_id: userId, messages: [userMsg('mine')], ...body } })
+  /** Another user on `conversationId`: refused by the gateway itself (not by Coze, which `s` would have had to call). */
+  const refused = async (s: Stack, conversationId: string, extra: Record<string, unknown> = {}) => {
+    const before = s.emu.requests.length
+    const res = await chat(s, 'bob', { conversation_id: conversationId, ...extra })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toMatchObject({ success: false, code: 'NOT_FOUND' })
+    expect(s.emu.requests.length).toBe(before)
+  }
 
-  it('JSON: another user is refused right after the answer, on either instance, before Coze is called', async () => {
-    for (let i = 0; i < 5; i++) {
-      const alice = await chat(a, 'alice', {})
-      expect(alice.statusCode).toBe(200)
-      const conversationId = alice.json().data.conversation_id as string
-      const before = a.emu.requests.length + b.emu.requests.length
-      const [onA, onB, streamOnB] = await Promise.all([
-        chat(a, 'bob', { conversation_id: conversationId }),
-        chat(b, 'bob', { conversation_id: conversationId }),
-        chat(b, 'bob', { conversation_id: conversationId, stream: true })
-      ])
-      expect([onA.statusCode, onB.statusCode, streamOnB.statusCode]).toEqual([404, 404, 404])
-      expect(onB.json().code).toBe('NOT_FOUND')
-      expect(a.emu.requests.length + b.emu.requests.length).toBe(before)
-      expect((await chat(a, 'alice', { conversation_id: conversationId })).statusCode).toBe(200)
-    }
+  describe('one instance (sqlite, the default store)', () => {
+    let s: Stack
+    beforeAll(async () => { s = await startStack() })
+    afterAll(async () => { await s.close() })
+
+    it('JSON: another user is refused right after the answer, streaming or not', async () => {
+      for (let i = 0; i < 5; i++) {
+        const alice = await chat(s, 'alice', {})
+        expect(alice.statusCode).toBe(200)
+        const conversationId = alice.json().data.conversation_id as string
+        await Promise.all([refused(s, conversationId), refused(s, conversationId, { stream: true })])
+        expect((await chat(s, 'alice', { conversation_id: conversationId })).statusCode).toBe(200)
+      }
+    })
+
+    it('SSE: refused while the first chat still streams', async () => {
+      const res = await fetch(`${await s.app.listen({ port: 0, host: '127.0.0.1' })}/api/v1/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: 'alice', bot_id: 'bot-slow-150', messages: [userMsg('one two three four')], stream: true })
+      })
+      // the headers leave with the first frame (a delta), the conversation's id among them
+      const conversationId = res.headers.get('x-coze-conversation-id')!
+      expect(conversationId).toMatch(/^\d+$/)
+      await refused(s, conversationId)
+      expect(await res.text()).toContain('"chat_completed"')
+      await refused(s, conversationId)
+    })
   })
 
-  it('SSE: refused on the same instance while the first chat still streams, and on the other once it ended', async () => {
-    const res = await fetch(`${await a.app.listen({ port: 0, host: '127.0.0.1' })}/api/v1/chat`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user_id: 'alice', bot_id: 'bot-slow-150', messages: [userMsg('one two three four')], stream: true })
+  describe.skipIf(skipRedisTests)('two instances on one Redis', () => {
+    let redis: TestRedis
+    let a: Stack
+    let b: Stack
+    beforeAll(async () => {
+      redis = await startRedis()
+      const env = { SESSION_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: `own-${process.pid}:` }
+      a = await startStack(env)
+      b = await startStack(env)
     })
-    // the headers leave with the first frame (a delta), the conversation's id among them
-    const conversationId = res.headers.get('x-coze-conversation-id')!
-    expect(conversationId).toMatch(/^\d+$/)
-    expect((await chat(a, 'bob', { conversation_id: conversationId })).json()).toMatchObject({ success: false, code: 'NOT_FOUND' })
-    const text = await res.text()
-    expect(text).toContain('"chat_completed"')
-    const before = b.emu.requests.length
-    const onB = await chat(b, 'bob', { conversation_id: conversationId })
-    expect(onB.statusCode).toBe(404)
-    expect(onB.json().code).toBe('NOT_FOUND')
-    expect(b.emu.requests.length).toBe(before)
+    afterAll(async () => { await a?.close(); await b?.close(); await redis?.close() })
+
+    it('another user is refused on the other instance right after the answer, streaming or not', async () => {
+      for (let i = 0; i < 5; i++) {
+        const alice = await chat(a, 'alice', {})
+        expect(alice.statusCode).toBe(200)
+        const conversationId = alice.json().data.conversation_id as string
+        await Promise.all([refused(b, conversationId), refused(b, conversationId, { stream: true }), refused(a, conversationId)])
+      }
+    })
   })
 })
