@@ -31,17 +31,6 @@ export class UpstreamHealth {
     this.lastChecked = new Date()
   }
 
-  /** Passes a pipeline's events through, recording how the upstream call ended. */
-  async * track<E> (events: AsyncIterable<E>): AsyncGenerator<E> {
-    try {
-      yield * events
-      this.report()
-    } catch (err) {
-      if (err instanceof GatewayError) this.report(err)
-      throw err
-    }
-  }
-
   /** Coze refused the gateway's token on the last call that told (/ready answers 503). */
   get tokenRefused (): boolean {
     return this.state === 'down' && this.lastCode === 'UPSTREAM_AUTH'

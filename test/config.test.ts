@@ -10,8 +10,9 @@ describe('loadConfig', () => {
     expect(c.COZE_API_BASE).toBe('https://api.coze.com')
     expect(loadConfig({})).toMatchObject({
       COZE_API_BASE: 'https://api.coze.cn', HOST: '0.0.0.0', PORT: 2026, ENABLE_RATE_LIMIT: true,
-      RATE_LIMIT_REQUESTS: 100, RATE_LIMIT_WINDOW: 60, MAX_UPLOAD_MB: 10, CORS_ORIGINS: '*', upstreamMode: 'coze'
+      RATE_LIMIT_REQUESTS: 100, RATE_LIMIT_WINDOW: 60, MAX_UPLOAD_MB: 10, CORS_ORIGINS: '*', upstreamMode: 'coze', COZE_TRANSPORT: 'undici'
     })
+    expect(loadConfig({ COZE_TRANSPORT: 'sdk' }).COZE_TRANSPORT).toBe('sdk')
   })
 
   it('refuses bad values with one line per variable, naming it, what is allowed and what it got', () => {
@@ -34,6 +35,7 @@ describe('configuration mistakes', () => {
     ['TRUST_PROXY=garbage', { TRUST_PROXY: 'garbage' }, /^Invalid configuration: TRUST_PROXY: .*\(got "garbage"\)$/],
     ['TRUST_PROXY=-1', { TRUST_PROXY: '-1' }, /^Invalid configuration: TRUST_PROXY: .*\(got "-1"\)$/],
     ['TRUST_PROXY=10.0.0.0/99', { TRUST_PROXY: '10.0.0.0/99' }, /^Invalid configuration: TRUST_PROXY: /],
+    ['COZE_TRANSPORT=fetch', { COZE_TRANSPORT: 'fetch' }, /^Invalid configuration: COZE_TRANSPORT: must be one of undici, sdk \(got "fetch"\)$/],
     ['PORT=99999', { PORT: '99999' }, /^Invalid configuration: PORT: must be <= 65535 \(got "99999"\)$/],
     ['PORT=-1', { PORT: '-1' }, /^Invalid configuration: PORT: must be >= 0/],
     ['CORS_ORIGINS=""', { CORS_ORIGINS: '' }, /^Invalid configuration: CORS_ORIGINS: empty\. Set \* to allow any origin/],

@@ -67,7 +67,7 @@ export class ChatService {
    * One chat turn. Nothing runs until the first next(): validation and ownership errors,
    * queueing and Coze's own first answer all surface there, before any byte is sent.
    */
-  chat (req: ChatRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+  chat (req: ChatRequest, ctx: ChatContext): AsyncIterableIterator<ChatEvent> {
     const w = new ChatWatch(this.d.metrics, ctx)
     return w.watch(req.session_id ? this.sessionChat(req, req.session_id, ctx, w) : this.conversationChat(req, ctx, w))
   }
@@ -81,7 +81,7 @@ export class ChatService {
   }
 
   /** Continues a chat that waits on tool outputs; the conversation must be the user's. */
-  toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncGenerator<ChatEvent> {
+  toolOutputs (req: ToolOutputsRequest, ctx: ChatContext): AsyncIterableIterator<ChatEvent> {
     const w = new ChatWatch(this.d.metrics, ctx)
     return w.watch(this.continueChat(req, ctx, w))
   }
@@ -99,7 +99,7 @@ export class ChatService {
       const turn = { conversation_id: req.conversation_id, chat_id: req.chat_id, tool_outputs: req.tool_outputs }
       const info: Turn = { user_id: userId }
       const route = await sessions.routeOf(req.conversation_id, owner)
-      for await (const ev of this.d.upstream.track(streamToolOutputs(this.d.coze, turn, { ...this.streamOptions(ctx), ...route }))) {
+      for await (const ev of streamToolOutputs(this.d.coze, turn, { ...this.streamOptions(ctx), ...route })) {
         await this.spend(ev, ctx)
         if (ev.type === 'chat_completed' && owner) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, owner))
         yield w.emit(ev, info)
@@ -162,14 +162,13 @@ export class ChatService {
 
   private runner (t: Target, req: ChatRequest, userId: string, messages: ChatTurn['additional_messages'], ctx: ChatContext): Run {
     const opts = this.streamOptions(ctx)
-    const track = this.d.upstream.track.bind(this.d.upstream)
     const cf = t.chatflow
     if (cf) {
       const base = { workflow_id: cf.workflow_id, additional_messages: messages, parameters: cf.parameters, app_id: cf.app_id, bot_id: t.bot_id, conversation_id: req.conversation_id, ext: cf.ext }
-      return ({ lease, ...patch }) => track(streamChatflow(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
+      return ({ lease, ...patch }) => streamChatflow(this.d.coze, { ...base, ...patch }, { ...opts, lease })
     }
     const base = baseTurn(req, t.key, userId, messages)
-    return ({ lease, ...patch }) => track(streamChat(this.d.coze, { ...base, ...patch }, { ...opts, lease }))
+    return ({ lease, ...patch }) => streamChat(this.d.coze, { ...base, ...patch }, { ...opts, lease })
   }
 
   /**
@@ -217,10 +216,8 @@ export class ChatService {
       const cred = this.credentialFor(owner, undefined, false)
       // (deadline 0: no conversation, so no 4016 to wait out)
       for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, cred.retry)) {
-        if (ev.type === 'chat_created') {
-          await sessions.claimConversation(ev.conversation_id, owner, true)
-          await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
-        }
+        if (ev.type === 'chat_created') sessions.claimCreated(ev.conversation_id, owner, cred.current.credential.index)
+        else if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await sessions.settle()
         await this.spend(ev, ctx)
         yield w.emit(ev, info)
       }
@@ -278,11 +275,13 @@ export class ChatService {
         const cred = this.credentialFor(owner, undefined, false)
         for await (const ev of this.retrying(run, { additional_messages: messages(true), lease: cred.current }, signal, 0, undefined, cred.retry)) {
           if (ev.type === 'chat_created') {
-            await sessions.claimConversation(ev.conversation_id, owner, true)
-            await sessions.bindCredential(ev.conversation_id, cred.current.credential.index)
+            sessions.claimCreated(ev.conversation_id, owner, cred.current.credential.index)
             await sessions.bind(sessionId, ev.conversation_id)
           } else if (ev.type === 'chat_completed') {
+            await sessions.settle()
             await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner, cred.current.credential.index))
+          } else if (ev.type === 'tool_calls') {
+            await sessions.settle()
           }
           await this.spend(ev, ctx)
           yield w.emit(ev, info)
@@ -354,43 +353,51 @@ export class ChatService {
    * the queue deadline, so queued chats never surface 4016. A 4200 on a conversation
    * that `recover` can replace is retried once on the new one. A turn refused for its
    * credential is retried as `failover` says (a fresh token, another credential). Never
-   * once an event has gone out: a chat is not idempotent.
+   * once an event has gone out: a chat is not idempotent. After its first event the turn's
+   * own iterator is read directly (no generator in between).
    */
-  private async * retrying (
+  private retrying (
     run: Run,
     patch: Patch,
     signal: AbortSignal,
     deadline: number,
     recover?: () => Promise<Patch | undefined>,
     failover?: () => Promise<Patch | undefined>
-  ): AsyncGenerator<UpstreamEvent> {
-    let current = patch
-    let recovered = false
-    for (let attempt = 0; ; attempt++) {
-      let started = false
-      try {
-        for await (const ev of run(current)) {
-          started = true
-          yield ev
+  ): AsyncIterableIterator<UpstreamEvent> {
+    let it: AsyncIterator<UpstreamEvent> | undefined
+    const first = async (): Promise<IteratorResult<UpstreamEvent>> => {
+      let current = patch
+      let recovered = false
+      for (let attempt = 0; ; attempt++) {
+        const attemptIt = run(current)[Symbol.asyncIterator]()
+        try {
+          const r = await attemptIt.next()
+          it = attemptIt
+          return r
+        } catch (err) {
+          if (!(err instanceof GatewayError)) throw err
+          const delay = Math.min(500, 50 * 2 ** attempt)
+          if (err.cozeCode === 4016 && Date.now() + delay < deadline) {
+            await sleep(delay, signal)
+            if (signal.aborted) throw new ClientAbortError()
+            continue
+          }
+          if (err.cozeCode === 4200 && recover && !recovered) {
+            recovered = true
+            const next = await recover()
+            if (next) { current = next; continue }
+          }
+          const next = current.lease?.verdict ? await failover?.() : undefined
+          if (next) { current = { ...current, ...next }; continue }
+          throw err
         }
-        return
-      } catch (err) {
-        if (started || !(err instanceof GatewayError)) throw err
-        const delay = Math.min(500, 50 * 2 ** attempt)
-        if (err.cozeCode === 4016 && Date.now() + delay < deadline) {
-          await sleep(delay, signal)
-          if (signal.aborted) throw new ClientAbortError()
-          continue
-        }
-        if (err.cozeCode === 4200 && recover && !recovered) {
-          recovered = true
-          const next = await recover()
-          if (next) { current = next; continue }
-        }
-        const next = current.lease?.verdict ? await failover?.() : undefined
-        if (next) { current = { ...current, ...next }; continue }
-        throw err
       }
+    }
+    const done: IteratorResult<UpstreamEvent> = { value: undefined, done: true }
+    return {
+      [Symbol.asyncIterator] () { return this },
+      next: () => it ? it.next() : first(),
+      return: async () => (await it?.return?.()) ?? done
     }
   }
 

@@ -38,16 +38,30 @@ export class ChatWatch {
     }
   }
 
-  /** Passes the chat's events through; a chat that ends without its terminal event is counted failed or canceled. */
-  async * watch (events: AsyncGenerator<ChatEvent>): AsyncGenerator<ChatEvent> {
-    try {
-      yield * events
-    } catch (err) {
+  /**
+   * Passes the chat's events through; a chat that ends without its terminal event is counted
+   * failed or canceled. An iterator over `events`, not a generator: one promise per event.
+   */
+  watch (events: AsyncGenerator<ChatEvent>): AsyncIterableIterator<ChatEvent> {
+    const passed = (r: IteratorResult<ChatEvent>) => {
+      if (r.done) this.unsettled('canceled')
+      return r
+    }
+    const failed = (err: unknown): never => {
       this.unsettled(err instanceof ClientAbortError ? 'canceled' : 'failed')
       throw err
-    } finally {
-      // the consumer stopped reading: its client left
-      this.unsettled('canceled')
+    }
+    return {
+      [Symbol.asyncIterator] () { return this },
+      next: () => events.next().then(passed, failed),
+      return: async () => {
+        try {
+          return await events.return(undefined)
+        } finally {
+          // the consumer stopped reading: its client left
+          this.unsettled('canceled')
+        }
+      }
     }
   }
 

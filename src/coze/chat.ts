@@ -4,7 +4,8 @@
 // The SDK ends a stream *silently* on abort, on timeout and on a cut connection, so the
 // pipeline tracks what it saw: only `conversation.chat.completed` (or requires_action)
 // followed by `done` is success; anything else becomes a GatewayError.
-import { ChatEventType, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData } from '@coze/api'
+import { randomUUID } from 'node:crypto'
+import { ChatEventType, CozeError, handleAdditionalMessages, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData, type RequestOptions } from '@coze/api'
 import { Type } from 'typebox'
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { cozeCall, reportUpstream, type CallOptions, type CozeClient } from './client.js'
@@ -12,6 +13,7 @@ import type { StreamEndpoint } from './endpoints.js'
 import { decoder } from './decode.js'
 import { fromCozeCode } from './errors.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
+import type { RawEvent } from './stream-transport.js'
 import type { Lease } from './credentials.js'
 
 export interface Usage { token_count: number, output_count: number, input_count: number }
@@ -59,15 +61,21 @@ export interface ToolOutputsTurn {
 /** Starts a chat turn and yields its events. Throws GatewayError / ClientAbortError. */
 export function streamChat (coze: CozeClient, turn: ChatTurn, opts: StreamOptions): AsyncGenerator<ChatEvent> {
   const { conversation_id: conversationId, ...body } = turn
-  return relay(opts, (callOpts) => coze.api.chat.stream(
-    { ...body, ...(conversationId ? { conversation_id: conversationId } : {}) },
-    coze.options(callOpts)
-  ), coze, 'chat')
+  const lean = coze.streams
+  // What the SDK's chat.stream() sends: the conversation in the query, the rest in the body.
+  const start: Source = lean
+    ? (guard, token) => lean.stream(`/v3/chat${conversationId ? `?conversation_id=${conversationId}` : ''}`, chatPayload(body), token, guard, chatData)
+    : (guard, token) => coze.api.chat.stream({ ...body, ...(conversationId ? { conversation_id: conversationId } : {}) }, sdkOptions(coze, guard, token))
+  return relay(opts, start, coze, 'chat')
 }
 
 /** Continues a chat that is waiting on tool outputs, streaming. */
 export function streamToolOutputs (coze: CozeClient, turn: ToolOutputsTurn, opts: StreamOptions): AsyncGenerator<ChatEvent> {
-  return relay(opts, (callOpts) => coze.api.chat.submitToolOutputs({ ...turn, stream: true }, coze.options(callOpts)), coze, 'tool_outputs')
+  const lean = coze.streams
+  const start: Source = lean
+    ? (guard, token) => lean.stream(`/v3/chat/submit_tool_outputs?conversation_id=${turn.conversation_id}&chat_id=${turn.chat_id}`, { tool_outputs: turn.tool_outputs, stream: true }, token, guard, chatData)
+    : (guard, token) => coze.api.chat.submitToolOutputs({ ...turn, stream: true }, sdkOptions(coze, guard, token))
+  return relay(opts, start, coze, 'tool_outputs')
 }
 
 /**
@@ -85,10 +93,31 @@ export function streamChatflow (coze: CozeClient, turn: ChatflowTurn, opts: Stre
     ...(turn.conversation_id ? { conversation_id: turn.conversation_id } : {}),
     ...(turn.ext ? { ext: turn.ext } : {})
   }
-  return relay(opts, async function * (callOpts) {
-    const raw = await coze.api.post<object, AsyncIterable<{ event?: string, data?: string }>>('/v1/workflows/chat', body, true, coze.options(callOpts))
-    for await (const ev of raw) yield parseEvent(ev.event, ev.data)
-  }, coze, 'chatflow', 'chatflow')
+  const lean = coze.streams
+  const start: Source = lean
+    ? (guard, token) => lean.stream('/v1/workflows/chat', body, token, guard, (ev) => parseEvent(ev.event, ev.data))
+    : async function * (guard, token) {
+      const raw = await coze.api.post<object, AsyncIterable<{ event?: string, data?: string }>>('/v1/workflows/chat', body, true, sdkOptions(coze, guard, token))
+      for await (const ev of raw) yield parseEvent(ev.event, ev.data)
+    }
+  return relay(opts, start, coze, 'chatflow', 'chatflow')
+}
+
+/** The body of the SDK's chat.stream() for a turn (without its conversation_id). */
+function chatPayload (body: Omit<ChatTurn, 'conversation_id'>): object {
+  const rest: Omit<ChatTurn, 'conversation_id'> = { ...body }
+  if (!rest.user_id) rest.user_id = randomUUID()
+  return { ...rest, additional_messages: handleAdditionalMessages(rest.additional_messages), stream: true }
+}
+
+/** A chat stream's event as the SDK's chat.stream() yields it: data parsed, `done` as "[DONE]". */
+function chatData (ev: RawEvent): StreamChatData {
+  if (ev.event === ChatEventType.DONE) return { event: ChatEventType.DONE, data: '[DONE]' }
+  try {
+    return { event: ev.event, data: JSON.parse(ev.data) } as StreamChatData
+  } catch {
+    throw new CozeError(`Could not parse message into JSON:${ev.data}`)
+  }
 }
 
 /** A raw SSE event as the SDK's chat streams yield it: data parsed, `done` kept as text. */
@@ -101,7 +130,13 @@ function parseEvent (event: string | undefined, data: string | undefined): Strea
   }
 }
 
-type Source = (o: { signal: AbortSignal, onLogid: (l: string) => void, stream: true, token: string }) => AsyncIterable<StreamChatData>
+/** The events of one streaming call, on either transport. */
+type Source = (guard: StreamGuard, token: string) => AsyncIterable<StreamChatData>
+
+/** The SDK's request options of a stream call. */
+export function sdkOptions (coze: CozeClient, guard: StreamGuard, token: string): RequestOptions {
+  return coze.options({ signal: guard.signal, stream: true, onLogid: guard.onLogid, token })
+}
 
 async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, endpoint: StreamEndpoint, resource?: 'chatflow'): AsyncGenerator<ChatEvent> {
   const guard = new StreamGuard(opts, resource)
@@ -120,7 +155,7 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, en
 
   clock?.begin()
   try {
-    const source = start({ signal: guard.signal, stream: true, onLogid: guard.onLogid, token: await lease.token() })
+    const source = start(guard, await lease.token())
     for await (const ev of source) {
       if (done) continue
       guard.event()

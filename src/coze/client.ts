@@ -1,10 +1,11 @@
 // Builds the one CozeAPI client the gateway uses, and the one wrapper every non-stream
 // call goes through (error mapping, logid capture, timeout).
-// - streaming calls (the hot path) through undici (./undici-adapter.ts: ~10 % less gateway
-//   CPU per chat and less memory per open stream than axios's http adapter, measured side
-//   by side in BENCHMARKS.md "Profiling"); every other call through axios's Node http
-//   adapter with keep-alive agents (the SDK's default for streams is global fetch, which
-//   costs ~2x the CPU per request);
+// - the hot path's streams (chat, tool outputs, chatflow, workflow stream and resume) on the
+//   lean transport (./stream-transport.ts, COZE_TRANSPORT=undici, the default), or through
+//   the SDK (COZE_TRANSPORT=sdk), whose streaming calls then go through undici too
+//   (./undici-adapter.ts); every other call through the SDK and axios's Node http adapter
+//   with keep-alive agents (the SDK's default for streams is global fetch, which costs ~2x
+//   the CPU per request);
 // - a response hook that hands each call's headers (x-tt-logid) to the caller, because
 //   the SDK does not expose them for streams;
 // - every call reported to the client's recorder (endpoint, outcome, Coze code) and timed
@@ -19,6 +20,7 @@ import type { Readable } from 'node:stream'
 import axios, { type AxiosAdapter, type AxiosResponse } from 'axios'
 import { CozeAPI, type RequestOptions } from '@coze/api'
 import { createUndiciAdapter } from './undici-adapter.js'
+import { createStreamTransport, type StreamTransport } from './stream-transport.js'
 import { ClientAbortError, type GatewayError } from '../errors.js'
 import { endpointOf } from './endpoints.js'
 import { toGatewayError, type CozeResource } from './errors.js'
@@ -31,9 +33,15 @@ export interface CozeClientOptions {
   token?: string
   credentials?: CredentialPool
   requestTimeoutMs: number
-  /** Replaces the transport of streaming calls (the benchmark injects axios's http adapter for its before/after). */
+  /** COZE_TRANSPORT: how the hot path's streams reach Coze (default undici: the lean transport) */
+  transport?: CozeTransport | undefined
+  /** Replaces the transport of the SDK's streaming calls (the benchmark injects axios's http adapter for its before/after). */
   streamAdapter?: AxiosAdapter | undefined
 }
+
+/** COZE_TRANSPORT: `undici`, the lean transport of the hot path's streams, or `sdk`, every call through the SDK. */
+export type CozeTransport = 'undici' | 'sdk'
+export const COZE_TRANSPORTS: readonly CozeTransport[] = ['undici', 'sdk']
 
 /** Where the client reports each Coze call it made (the gateway's metrics, the upstream state). */
 export interface UpstreamRecorder {
@@ -52,6 +60,9 @@ export interface UpstreamClock {
 export interface CozeClient {
   api: CozeAPI
   credentials: CredentialPool
+  transport: CozeTransport
+  /** The lean transport of the hot path's streams; undefined with COZE_TRANSPORT=sdk. */
+  streams: StreamTransport | undefined
   /** Per-call options: abort signal, timeout (non-stream), logid capture, the call's token; `onPath` gets the request's path. */
   options (o?: RequestCallOptions, onPath?: (path: string) => void): RequestOptions
   /** COZE_REQUEST_TIMEOUT_MS */
@@ -121,9 +132,13 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
       maxRedirects: 0
     }
   })
+  const transport = opts.transport ?? 'undici'
+  const lean = transport === 'undici' ? createStreamTransport(opts.baseURL, api) : undefined
   return {
     api,
     credentials,
+    transport,
+    streams: lean,
     requestTimeoutMs: opts.requestTimeoutMs,
     recorder: undefined,
     options (o: RequestCallOptions = {}, onPath?: (path: string) => void) {
@@ -140,6 +155,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
       httpAgent.destroy()
       httpsAgent.destroy()
       void streams.close()
+      void lean?.close()
     }
   }
 }

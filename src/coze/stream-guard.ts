@@ -26,22 +26,42 @@ export interface StreamOptions extends StreamLimits, Route {
 }
 
 export class StreamGuard {
-  /** Pass to the SDK call: aborts on the client's signal or on a timeout. */
-  readonly signal: AbortSignal
   logid: string | undefined
-  private readonly internal = new AbortController()
+  private internal: AbortController | undefined
+  private stop: (() => void) | undefined
+  private stopped = false
   private timedOut: 'connect' | 'idle' | undefined
   private timer: NodeJS.Timeout | undefined
+  private idling = false
 
   // A plain listener rather than AbortSignal.any, which costs a WeakRef and GC work per
   // stream on Node 20 (this runs once per chat).
-  private readonly forward = (): void => { this.internal.abort() }
+  private readonly forward = (): void => { this.abort() }
+  private readonly onConnectTimeout = (): void => { this.timedOut = 'connect'; this.abort() }
+  private readonly onIdleTimeout = (): void => { this.timedOut = 'idle'; this.abort() }
 
   constructor (private readonly opts: StreamOptions, private readonly resource?: CozeResource) {
-    this.signal = this.internal.signal
-    if (opts.signal?.aborted) this.internal.abort()
+    if (opts.signal?.aborted) this.abort()
     else opts.signal?.addEventListener('abort', this.forward, { once: true })
-    this.arm('connect', opts.connectTimeoutMs)
+    this.timer = setTimeout(this.onConnectTimeout, opts.connectTimeoutMs)
+  }
+
+  /**
+   * Pass to an SDK call: aborts on the client's signal or on a timeout. Made on first use:
+   * the lean transport (./stream-transport.ts) is stopped through `onAbort` instead.
+   */
+  get signal (): AbortSignal {
+    if (!this.internal) {
+      this.internal = new AbortController()
+      if (this.stopped) this.internal.abort()
+    }
+    return this.internal.signal
+  }
+
+  /** The lean transport's way to be stopped, for the same reasons as `signal`. */
+  readonly onAbort = (stop: () => void): void => {
+    this.stop = stop
+    if (this.stopped) stop()
   }
 
   readonly onLogid = (l: string): void => {
@@ -49,12 +69,21 @@ export class StreamGuard {
     this.opts.onLogid?.(l)
   }
 
-  /** An event arrived: restart the idle timer. */
-  event (): void { this.arm('idle', this.opts.idleTimeoutMs) }
+  /** An event arrived: restart the idle timer (one timer per stream, refreshed). */
+  event (): void {
+    if (this.idling) { this.timer!.refresh(); return }
+    clearTimeout(this.timer)
+    this.idling = true
+    this.timer = setTimeout(this.onIdleTimeout, this.opts.idleTimeoutMs)
+  }
 
   /** The terminal event arrived: keep reading to the end of the body (so the keep-alive
    * socket is reused), but not for long. */
-  ended (): void { this.arm('idle', Math.min(this.opts.idleTimeoutMs, 2000)) }
+  ended (): void {
+    clearTimeout(this.timer)
+    this.idling = false
+    this.timer = setTimeout(this.onIdleTimeout, Math.min(this.opts.idleTimeoutMs, 2000))
+  }
 
   /** Why the stream stopped without its terminal event. */
   failure (truncated: string): Error {
@@ -67,7 +96,7 @@ export class StreamGuard {
   /** An error thrown while iterating → the error to raise. */
   toError (err: unknown, truncated: string): Error {
     if (err instanceof GatewayError) return err
-    if (this.signal.aborted) return this.failure(truncated)
+    if (this.stopped) return this.failure(truncated)
     return toGatewayError(err, this.resource).withLogid(this.logid)
   }
 
@@ -75,11 +104,13 @@ export class StreamGuard {
   close (finished: boolean): void {
     clearTimeout(this.timer)
     this.opts.signal?.removeEventListener('abort', this.forward)
-    if (!finished) this.internal.abort()
+    if (!finished) this.abort()
   }
 
-  private arm (kind: 'connect' | 'idle', ms: number): void {
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => { this.timedOut = kind; this.internal.abort() }, ms)
+  private abort (): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.internal?.abort()
+    this.stop?.()
   }
 }

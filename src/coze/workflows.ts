@@ -13,7 +13,7 @@ import { Type, type Static } from 'typebox'
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { cozeCall, reportUpstream, type CallOptions, type CozeClient } from './client.js'
 import type { StreamEndpoint } from './endpoints.js'
-import type { Usage } from './chat.js'
+import { sdkOptions, type Usage } from './chat.js'
 import { decoder } from './decode.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
 import { fromCozeCode } from './errors.js'
@@ -216,8 +216,8 @@ export function resumeWorkflow (coze: CozeClient, p: ResumeParams, opts: StreamO
   return relay(coze, '/v1/workflow/stream_resume', 'workflow_resume', { ...p }, opts, opts.lease ?? coze.credentials.lease(opts))
 }
 
-/** One SSE event as the SDK's parser yields it (one shared object: read it at once). */
-interface RawEvent { id?: string, event?: string, data?: string }
+/** One SSE event as either transport yields it (the SDK's: one shared object, read it at once). */
+interface RawEvent { event?: string | undefined, data?: string }
 
 async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint, body: object, opts: StreamOptions, lease: Lease): AsyncGenerator<WorkflowEvent> {
   const guard = new StreamGuard(opts, 'workflow')
@@ -230,8 +230,10 @@ async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint
 
   clock?.begin()
   try {
-    const callOpts = coze.options({ signal: guard.signal, stream: true, onLogid: guard.onLogid, token: await lease.token() })
-    const source = await coze.api.post<object, AsyncIterable<RawEvent>>(path, body, true, callOpts)
+    const token = await lease.token()
+    const source = coze.streams
+      ? coze.streams.stream(path, body, token, guard)
+      : await coze.api.post<object, AsyncIterable<RawEvent>>(path, body, true, sdkOptions(coze, guard, token))
     for await (const raw of source) {
       const event = raw.event
       const data = raw.data

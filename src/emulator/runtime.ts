@@ -37,8 +37,14 @@ export interface RecordedRequest {
   path: string
   query: Record<string, string>
   headers: Record<string, string | string[] | undefined>
+  /** the request target exactly as sent (path and query string) */
+  url: string
+  /** the header lines exactly as sent: name, value, name, value … in order, names in their own case */
+  rawHeaders: string[]
   /** parsed JSON body, or for multipart {fileName, bytes, contentType}, or undefined */
   body: unknown
+  /** the body's bytes as UTF-8 text, undefined when there is none */
+  rawBody: string | undefined
   /** true if the client closed the connection before the response ended */
   aborted: boolean
   /** true once the response ended normally */

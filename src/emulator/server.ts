@@ -106,7 +106,10 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
       path,
       query: qi < 0 ? {} : parseQuery(url.slice(qi + 1)),
       headers: req.headers,
+      url,
+      rawHeaders: req.rawHeaders,
       body: undefined,
+      rawBody: undefined,
       aborted: false,
       finished: false
     }
@@ -129,6 +132,7 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
         const limit = route.upload ? rt.opts.maxFileBytes + 1024 * 1024 : MAX_JSON_BYTES
         const raw = await readBody(req, limit)
         if (raw === 'too_large') throw new CozeFault(4000, `The request body exceeds ${limit} bytes.`)
+        if (!route.upload) rec.rawBody = raw.toString('utf8')
         const boundary = route.upload ? boundaryOf(req.headers['content-type']) : undefined
         if (boundary) {
           const part = parseMultipart(raw, boundary).find((p) => p.name === 'file')

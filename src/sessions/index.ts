@@ -60,7 +60,10 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
       lock = new LocalLock()
       break
     default:
-      store = openSqlite(config.SESSION_DB_PATH)
+      store = openSqlite(config.SESSION_DB_PATH, (err) => {
+        metrics?.storeError('sqlite', 'claim_conversation')
+        log.warn({ err }, 'writing the owners of new conversations failed; tried again on the next chat')
+      })
       lock = new LocalLock()
   }
 
@@ -98,7 +101,7 @@ export async function createSessions (config: Config, coze: CozeClient, log: Fas
   }
 }
 
-const STORE_OPS = ['get', 'create', 'update', 'countTurn', 'delete', 'listByUser', 'getConversationOwner', 'claimConversation', 'sweep', 'ping'] as const
+const STORE_OPS = ['get', 'create', 'update', 'countTurn', 'delete', 'listByUser', 'getConversationOwner', 'claimConversation', 'flush', 'sweep', 'ping'] as const
 
 /** `target` with each of `ops` counting its failures, under the op's snake_case name. */
 function counting<T extends object> (target: T, ops: ReadonlyArray<keyof T & string>, count: (op: string) => void, isFailure: (err: unknown) => boolean = () => true): T {
@@ -119,9 +122,9 @@ function counting<T extends object> (target: T, ops: ReadonlyArray<keyof T & str
 }
 
 /** The sqlite store, or one line that names the variable and the path (not a stack trace). */
-function openSqlite (path: string): SqliteSessionStore {
+function openSqlite (path: string, onWriteError: (err: unknown) => void): SqliteSessionStore {
   try {
-    return new SqliteSessionStore(path)
+    return new SqliteSessionStore(path, { onWriteError })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const why = e.code && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message

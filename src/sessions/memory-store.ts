@@ -57,6 +57,12 @@ export class MemorySessionStore implements SessionStore {
     return userId
   }
 
+  readonly claimCreated = (conversationId: string, userId: string, expiresAt: number): void => {
+    this.owners.set(conversationId, { user_id: userId, expires_at: expiresAt })
+  }
+
+  async flush (): Promise<void> {}
+
   async sweep (now = Date.now()): Promise<number> {
     let n = 0
     for (const [id, r] of this.sessions) if (r.expires_at <= now) { this.sessions.delete(id); n++ }

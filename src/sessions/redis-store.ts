@@ -97,6 +97,8 @@ function pairs (reply: unknown): Fields | undefined {
 
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis'
+  private readonly claims = new Set<Promise<void>>()
+  private claimFailure: unknown
 
   constructor (private readonly redis: Redis, private readonly prefix: string, private readonly ownsConnection = true) {}
 
@@ -150,6 +152,22 @@ export class RedisSessionStore implements SessionStore {
 
   async claimConversation (conversationId: string, userId: string, expiresAt: number, force = false): Promise<string> {
     return String(await this.redis.eval(CLAIM, 1, this.ownerKey(conversationId), userId, String(expiresAt), force ? '1' : '0'))
+  }
+
+  // Sent at once, not awaited: Redis runs the commands of one connection in order, so a
+  // later read of the owner sees it.
+  readonly claimCreated = (conversationId: string, userId: string, expiresAt: number): void => {
+    const sent = this.redis.eval(CLAIM, 1, this.ownerKey(conversationId), userId, String(expiresAt), '1')
+      .then(() => {}, (err: unknown) => { this.claimFailure ??= err })
+      .finally(() => { this.claims.delete(sent) })
+    this.claims.add(sent)
+  }
+
+  async flush (): Promise<void> {
+    await Promise.all(this.claims)
+    const err = this.claimFailure
+    this.claimFailure = undefined
+    if (err !== undefined) throw err
   }
 
   /** Redis removes expired keys itself. */

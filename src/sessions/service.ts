@@ -134,6 +134,27 @@ export class SessionService {
   }
 
   /**
+   * A chat's conversation that Coze has just created, with the credential it is on: the
+   * user's at once for this process, written in the background; `settle()` before the
+   * chat's answer ends.
+   */
+  claimCreated (conversationId: string, owner: string, credential: number): void {
+    const expires = Date.now() + this.opts.ownerTtlMs
+    this.store.claimCreated(conversationId, owner, expires)
+    if (this.coze.credentials.size > 1) this.store.claimCreated(CREDENTIAL_KEY + conversationId, String(credential), expires)
+  }
+
+  /**
+   * Before a chat's answer ends: what claimCreated() recorded is seen by every instance
+   * that shares the store. Redis (several instances) has its claims confirmed; sqlite and
+   * memory serve one process (README "Storage"), which sees them already: their writes
+   * stay off the answer's path (sqlite: batched after it, ≈ 100 µs of CPU per chat less).
+   */
+  async settle (): Promise<void> {
+    if (this.store.kind === 'redis') await this.io(this.store.flush())
+  }
+
+  /**
    * Creates a Coze conversation (on `credential`, or the pool's choice), recorded as
    * `owner`'s when there is one, and kept on the credential that created it.
    */

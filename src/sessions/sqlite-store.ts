@@ -31,13 +31,22 @@ CREATE INDEX IF NOT EXISTS owners_by_expiry ON conversation_owners (expires_at);
 
 const PATCHABLE = new Set(['conversation_id', 'last_activity', 'message_count', 'cleared_at', 'expires_at', 'status'])
 
+export interface SqliteStoreOptions {
+  /** A batch of claimCreated() records that could not be written in the background (it is tried again). */
+  onWriteError?: ((err: unknown) => void) | undefined
+}
+
 export class SqliteSessionStore implements SessionStore {
   readonly kind = 'sqlite'
   private readonly db: Database.Database
   private readonly stmts
   private readonly updates = new Map<string, Database.Statement<Record<string, unknown>, SessionRecord>>()
+  /** claimCreated() owners not written yet: read as recorded, written in one transaction. */
+  private readonly pending = new Map<string, { uid: string, exp: number }>()
+  private scheduled: NodeJS.Immediate | undefined
+  private readonly writePending: () => void
 
-  constructor (readonly path: string) {
+  constructor (readonly path: string, private readonly opts: SqliteStoreOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
@@ -66,6 +75,17 @@ export class SqliteSessionStore implements SessionStore {
         WHERE @force = 1 OR conversation_owners.user_id = excluded.user_id OR conversation_owners.expires_at <= @now`),
       sweepSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
       sweepOwners: db.prepare('DELETE FROM conversation_owners WHERE expires_at <= ?')
+    }
+    const claimAll = db.transaction((entries: Map<string, { uid: string, exp: number }>, now: number) => {
+      for (const [cid, o] of entries) this.stmts.claim.run({ cid, uid: o.uid, exp: o.exp, now, force: 1 })
+    })
+    this.writePending = () => {
+      const n = this.pending.size
+      if (n === 0) return
+      // one statement is its own transaction; BEGIN and COMMIT only pay off for several
+      if (n === 1) for (const [cid, o] of this.pending) this.stmts.claim.run({ cid, uid: o.uid, exp: o.exp, now: Date.now(), force: 1 })
+      else claimAll(this.pending, Date.now())
+      this.pending.clear()
     }
   }
 
@@ -105,15 +125,36 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async getConversationOwner (conversationId: string): Promise<string | undefined> {
+    const p = this.pending.get(conversationId)
+    if (p) return p.uid
     return this.stmts.owner.get(conversationId, Date.now())?.user_id
   }
 
   async claimConversation (conversationId: string, userId: string, expiresAt: number, force = false): Promise<string> {
+    // in the order they were made: a claim never overtakes one still pending
+    this.writePending()
     this.stmts.claim.run({ cid: conversationId, uid: userId, exp: expiresAt, now: Date.now(), force: force ? 1 : 0 })
-    return (await this.getConversationOwner(conversationId)) ?? userId
+    // a forced claim always wins: no need to read it back
+    return force ? userId : (await this.getConversationOwner(conversationId)) ?? userId
+  }
+
+  // Off the chat's path: the owners of new conversations are written once the event loop
+  // turn is over, several in one transaction when they come together (a commit, its WAL
+  // write, costs several times the statement). This process reads them from `pending` until then.
+  readonly claimCreated = (conversationId: string, userId: string, expiresAt: number): void => {
+    this.pending.set(conversationId, { uid: userId, exp: expiresAt })
+    this.scheduled ??= setImmediate(() => {
+      this.scheduled = undefined
+      try { this.writePending() } catch (err) { this.opts.onWriteError?.(err) }
+    })
+  }
+
+  async flush (): Promise<void> {
+    this.writePending()
   }
 
   async sweep (now = Date.now()): Promise<number> {
+    this.writePending()
     return this.stmts.sweepSessions.run(now).changes + this.stmts.sweepOwners.run(now).changes
   }
 
@@ -126,6 +167,10 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async close (): Promise<void> {
-    if (this.db.open) this.db.close()
+    clearImmediate(this.scheduled)
+    this.scheduled = undefined
+    if (!this.db.open) return
+    try { this.writePending() } catch (err) { this.opts.onWriteError?.(err) }
+    this.db.close()
   }
 }

@@ -48,6 +48,15 @@ export interface SessionStore {
    * is stale) overwrites.
    */
   claimConversation (conversationId: string, userId: string, expiresAt: number, force?: boolean): Promise<string>
+  /**
+   * `claimConversation(…, force)` for a conversation Coze has just created, off the chat's
+   * path: the owner is on record for this process at once (reads see it), and written to
+   * the store once the event-loop turn is over, batched with the others (sqlite: one
+   * transaction; redis: sent at once, not awaited). `flush()` makes sure it is written.
+   */
+  claimCreated (conversationId: string, userId: string, expiresAt: number): void
+  /** Writes what claimCreated() has not written yet; rejects when that fails. */
+  flush (): Promise<void>
   /** Removes expired records now; returns how many. */
   sweep (now?: number): Promise<number>
   /** Resolves when the store can be used now (readiness); rejects saying why not. */

@@ -35,6 +35,12 @@ describe('POST /api/v1/chat', () => {
     expect(res.headers['x-coze-logid']).toMatch(/^\d{14}/)
   })
 
+  it('streams on the transport its project asks for (COZE_TRANSPORT: unit undici, unit-sdk sdk)', async () => {
+    const want = process.env.COZE_TRANSPORT ?? 'undici'
+    expect((await s.app.inject('/api/v1/config')).json().data.coze_transport).toBe(want)
+    expect(s.app.coze.streams === undefined).toBe(want === 'sdk')
+  })
+
   it('never polls Coze: one streaming call per chat', async () => {
     const before = s.emu.requests.length
     await chat(s, { messages: [userMsg('count my calls')] })

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { startOpenAIStack, rejection, type OpenAIStack } from '../helpers/openai.js'
-import { userMsg } from '../helpers/stack.js'
+import { startStack, userMsg, type Stack } from '../helpers/stack.js'
+import { skipRedisTests, startRedis, type TestRedis } from '../helpers/redis.js'
 
 describe('another user cannot use a chat or session that is not theirs', () => {
   let s: OpenAIStack
@@ -55,5 +56,73 @@ describe('another user cannot use a chat or session that is not theirs', () => {
     const again = await s.app.inject({ method: 'POST', url: '/chat', payload: { message: 'second', session_id: sessionId, user_id: 'alice' } })
     expect(again.statusCode).toBe(200)
     expect(again.json().response).toMatch(/Turn 2/)
+  })
+})
+
+// The owner of a conversation a chat creates is written off the chat's path (sqlite: batched
+// after the answer; redis: sent without waiting), yet it holds at once: on the instance from
+// the first frame on, and on every instance sharing a Redis store by the time the answer ends.
+describe('the owner of a new conversation holds as soon as Coze names it', () => {
+  const chat = (s: Stack, userId: string, body: Record<string, unknown>) =>
+    s.app.inject({ method: 'POST', url: '/api/v1/chat', payload: { user_id: userId, messages: [userMsg('mine')], ...body } })
+  /** Another user on `conversationId`: refused by the gateway itself (not by Coze, which `s` would have had to call). */
+  const refused = async (s: Stack, conversationId: string, extra: Record<string, unknown> = {}) => {
+    const before = s.emu.requests.length
+    const res = await chat(s, 'bob', { conversation_id: conversationId, ...extra })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toMatchObject({ success: false, code: 'NOT_FOUND' })
+    expect(s.emu.requests.length).toBe(before)
+  }
+
+  describe('one instance (sqlite, the default store)', () => {
+    let s: Stack
+    beforeAll(async () => { s = await startStack() })
+    afterAll(async () => { await s.close() })
+
+    it('JSON: another user is refused right after the answer, streaming or not', async () => {
+      for (let i = 0; i < 5; i++) {
+        const alice = await chat(s, 'alice', {})
+        expect(alice.statusCode).toBe(200)
+        const conversationId = alice.json().data.conversation_id as string
+        await Promise.all([refused(s, conversationId), refused(s, conversationId, { stream: true })])
+        expect((await chat(s, 'alice', { conversation_id: conversationId })).statusCode).toBe(200)
+      }
+    })
+
+    it('SSE: refused while the first chat still streams', async () => {
+      const res = await fetch(`${await s.app.listen({ port: 0, host: '127.0.0.1' })}/api/v1/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: 'alice', bot_id: 'bot-slow-150', messages: [userMsg('one two three four')], stream: true })
+      })
+      // the headers leave with the first frame (a delta), the conversation's id among them
+      const conversationId = res.headers.get('x-coze-conversation-id')!
+      expect(conversationId).toMatch(/^\d+$/)
+      await refused(s, conversationId)
+      expect(await res.text()).toContain('"chat_completed"')
+      await refused(s, conversationId)
+    })
+  })
+
+  describe.skipIf(skipRedisTests)('two instances on one Redis', () => {
+    let redis: TestRedis
+    let a: Stack
+    let b: Stack
+    beforeAll(async () => {
+      redis = await startRedis()
+      const env = { SESSION_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: `own-${process.pid}:` }
+      a = await startStack(env)
+      b = await startStack(env)
+    })
+    afterAll(async () => { await a?.close(); await b?.close(); await redis?.close() })
+
+    it('another user is refused on the other instance right after the answer, streaming or not', async () => {
+      for (let i = 0; i < 5; i++) {
+        const alice = await chat(a, 'alice', {})
+        expect(alice.statusCode).toBe(200)
+        const conversationId = alice.json().data.conversation_id as string
+        await Promise.all([refused(b, conversationId), refused(b, conversationId, { stream: true }), refused(a, conversationId)])
+      }
+    })
   })
 })

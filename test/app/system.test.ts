@@ -54,6 +54,7 @@ describe('system endpoints', () => {
       default_user_id: null,
       version: '1.0.0',
       upstream_mode: 'emulator',
+      coze_transport: process.env.COZE_TRANSPORT ?? 'undici',
       token: { configured: true },
       rate_limit: { enabled: false, requests: 100, window_seconds: 60 }
     })

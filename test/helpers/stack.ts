@@ -38,6 +38,8 @@ export async function startStack (env: Record<string, string> = {}, emuOpts: Emu
     LOG_LEVEL: 'info',
     COZE_BOT_ID: DEFAULT_BOT,
     SESSION_DB_PATH: TEST_SESSION_DB,
+    // the vitest project unit-sdk runs the chat, workflow and OpenAI tests on the SDK transport
+    ...(process.env.COZE_TRANSPORT ? { COZE_TRANSPORT: process.env.COZE_TRANSPORT } : {}),
     ...env,
     COZE_API_BASE: env.COZE_API_BASE ?? emu.url,
     // The emulator's token, unless the test names its own credentials (a pool, OAuth apps).

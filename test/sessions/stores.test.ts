@@ -22,7 +22,8 @@ function record (id: string, user: string, over: Partial<SessionRecord> = {}): S
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function contract (name: string, make: () => Promise<SessionStore>, done: () => Promise<void> = async () => {}) {
+/** `twin`: a second store on the same data, as another gateway instance sees it (not for memory). */
+function contract (name: string, make: () => Promise<SessionStore>, done: () => Promise<void> = async () => {}, twin?: () => Promise<SessionStore>) {
   describe(`${name} session store`, () => {
     let store: SessionStore
     beforeAll(async () => { store = await make() })
@@ -82,6 +83,32 @@ function contract (name: string, make: () => Promise<SessionStore>, done: () => 
       expect(await store.claimConversation('conv-x', 'alice', Date.now() + HOUR)).toBe('carol')
     })
 
+    it('claimCreated: the owner reads as recorded at once, wins over a stale record, and later claims see it', async () => {
+      await store.claimConversation('conv-new', 'stale', Date.now() + HOUR)
+      store.claimCreated('conv-new', 'dave', Date.now() + HOUR)
+      expect(await store.getConversationOwner('conv-new')).toBe('dave')
+      expect(await store.claimConversation('conv-new', 'eve', Date.now() + HOUR)).toBe('dave')
+      store.claimCreated('conv-new-2', 'dave', Date.now() + HOUR)
+      await store.flush()
+      expect(await store.getConversationOwner('conv-new-2')).toBe('dave')
+    })
+
+    it.skipIf(!twin)('claimCreated: another instance sees the owner within the event-loop turn, and surely after flush()', async () => {
+      const other = await twin!()
+      try {
+        store.claimCreated('conv-seen', 'frank', Date.now() + HOUR)
+        await new Promise((resolve) => setImmediate(resolve))
+        await sleep(20)
+        expect(await other.getConversationOwner('conv-seen')).toBe('frank')
+        store.claimCreated('conv-flushed', 'frank', Date.now() + HOUR)
+        await store.flush()
+        expect(await other.getConversationOwner('conv-flushed')).toBe('frank')
+        expect(await other.claimConversation('conv-flushed', 'grace', Date.now() + HOUR)).toBe('frank')
+      } finally {
+        await other.close()
+      }
+    })
+
     it('expires records for real: never returned, then removed, and the id can be reused', async () => {
       await store.create(record('s-exp', 'u-exp', { expires_at: Date.now() + 300 }))
       await store.claimConversation('conv-exp', 'u-exp', Date.now() + 300)
@@ -100,7 +127,8 @@ function contract (name: string, make: () => Promise<SessionStore>, done: () => 
 contract('memory', async () => new MemorySessionStore())
 
 const dir = mkdtempSync(join(tmpdir(), 'sessions-'))
-contract('sqlite', async () => new SqliteSessionStore(join(dir, 'nested', 'sessions.db')), async () => { rmSync(dir, { recursive: true, force: true }) })
+contract('sqlite', async () => new SqliteSessionStore(join(dir, 'nested', 'sessions.db')), async () => { rmSync(dir, { recursive: true, force: true }) },
+  async () => new SqliteSessionStore(join(dir, 'nested', 'sessions.db')))
 
 describe('sqlite store file', () => {
   it('keeps records across reopen, and the sweep deletes expired rows from the file', async () => {
@@ -128,7 +156,7 @@ describe.skipIf(skipRedisTests)('redis', () => {
   beforeAll(async () => { redis = await startRedis() })
   afterAll(async () => { await redis?.close() })
 
-  contract('redis', async () => new RedisSessionStore(new Redis(redis.url), 'test:'))
+  contract('redis', async () => new RedisSessionStore(new Redis(redis.url), 'test:'), undefined, async () => new RedisSessionStore(new Redis(redis.url), 'test:'))
 
   it('sets a key TTL, so Redis itself removes an expired session', async () => {
     const store = new RedisSessionStore(new Redis(redis.url), 'ttl:')
