@@ -38,9 +38,9 @@ export interface GatewayEntry {
 export const DIST_ENTRY: GatewayEntry = { script: 'dist/server.js', ts: false }
 export const SRC_ENTRY: GatewayEntry = { script: 'src/server.ts', ts: true }
 
-/** The same gateway code (dist/ or src/ as `entry`) with streams on axios's http adapter: the "before" of the undici adapter. */
+/** The same gateway code (dist/ or src/ as `entry`) with streams through the SDK on axios's http adapter: the "before" of the undici adapter and of the lean transport. */
 export function beforeUndiciEntry (entry: GatewayEntry): { entry: GatewayEntry, env: Record<string, string> } {
-  return { entry: { script: 'bench/gateway-variant.mjs', ts: entry.ts }, env: { GATEWAY_CODE: entry.ts ? 'src' : 'dist', STREAM_TRANSPORT: 'http' } }
+  return { entry: { script: 'bench/gateway-variant.mjs', ts: entry.ts }, env: { GATEWAY_CODE: entry.ts ? 'src' : 'dist', STREAM_TRANSPORT: 'http', COZE_TRANSPORT: 'sdk' } }
 }
 
 export function gatewayEnv (emu: Emu, port: number, extra: Record<string, string> = {}): Record<string, string> {
