@@ -17,7 +17,9 @@ const coze = createCozeClient({
   baseURL: config.COZE_API_BASE,
   token: config.COZE_API_TOKEN,
   requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS,
-  // The benchmark's "before": streams through axios's http adapter instead of undici.
+  transport: config.COZE_TRANSPORT,
+  // The benchmark's "before": the SDK's streams through axios's http adapter instead of undici
+  // (with COZE_TRANSPORT=sdk: the hot path's streams are the SDK's then).
   streamAdapter: process.env.STREAM_TRANSPORT === 'http' ? axios.getAdapter('http') : undefined
 })
 const app = await buildApp(config, { coze })

@@ -54,9 +54,9 @@ function startEntry (): GatewayEntry {
   return { script, ts: false, nodeFlags: words.slice(1, -1) }
 }
 
-/** The same gateway code (dist/ or src/ as `entry`) with streams on axios's http adapter: the "before" of the undici adapter. */
+/** The same gateway code (dist/ or src/ as `entry`) with streams through the SDK on axios's http adapter: the "before" of the undici adapter and of the lean transport. */
 export function beforeUndiciEntry (entry: GatewayEntry): { entry: GatewayEntry, env: Record<string, string> } {
-  return { entry: { script: 'bench/gateway-variant.mjs', ts: entry.ts, nodeFlags: entry.nodeFlags }, env: { GATEWAY_CODE: entry.ts ? 'src' : 'dist', STREAM_TRANSPORT: 'http' } }
+  return { entry: { script: 'bench/gateway-variant.mjs', ts: entry.ts, nodeFlags: entry.nodeFlags }, env: { GATEWAY_CODE: entry.ts ? 'src' : 'dist', STREAM_TRANSPORT: 'http', COZE_TRANSPORT: 'sdk' } }
 }
 
 /** Why the "before" gateway cannot run (it imports the unbundled modules dist/app.js…), or undefined. */

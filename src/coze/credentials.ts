@@ -262,8 +262,10 @@ export class CredentialPool {
 
   /** Active credentials first (round-robin or least recently limited), then the cooldown ending soonest, then disabled ones. */
   private pick (avoid: ReadonlySet<number>, advance = true): Credential | undefined {
-    const now = Date.now()
     const n = this.credentials.length
+    // one credential (the common setup): no choice to make, whatever its state
+    if (n === 1) return avoid.has(0) ? undefined : this.credentials[0]
+    const now = Date.now()
     const start = (advance ? this.cursor++ : this.cursor) % n
     const order = Array.from({ length: n }, (_, i) => this.credentials[(start + i) % n]!).filter((c) => !avoid.has(c.index))
     const active = order.filter((c) => c.state(now) === 'active')
