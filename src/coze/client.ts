@@ -41,7 +41,6 @@ export interface CozeClientOptions {
 
 /** COZE_TRANSPORT: `undici`, the lean transport of the hot path's streams, or `sdk`, every call through the SDK. */
 export type CozeTransport = 'undici' | 'sdk'
-export const COZE_TRANSPORTS: readonly CozeTransport[] = ['undici', 'sdk']
 
 /** Where the client reports each Coze call it made (the gateway's metrics, the upstream state). */
 export interface UpstreamRecorder {
