@@ -25,7 +25,7 @@ const server = http.createServer(async (req, res) => {
     const body = await readJson(req)
     let content = ''
     let chatId = ''
-    for await (const ev of await coze.api.chat.stream(body, coze.options({ stream: true }))) {
+    for await (const ev of await (await coze.sdk()).chat.stream(body, coze.options({ stream: true }))) {
       if (ev.event === ChatEventType.CONVERSATION_MESSAGE_DELTA && ev.data.type === 'answer') content += ev.data.content
       else if (ev.event === ChatEventType.CONVERSATION_CHAT_COMPLETED) chatId = ev.data.id
     }

@@ -18,12 +18,12 @@ const decodeWorkspaces = decoder(Workspaces, 'a workspace list')
 export interface Workspace { id: string, name: string, icon_url: string, role_type: string, workspace_type: string }
 
 export async function getMe (coze: CozeClient, o: CallOptions = {}) {
-  const me = decodeMe(await cozeCall(coze, o, (opts) => coze.api.users.me(opts)))
+  const me = decodeMe(await cozeCall(coze, o, (opts, api) => api.users.me(opts)))
   return { user_id: me.user_id, user_name: me.user_name, nick_name: me.nick_name, avatar_url: me.avatar_url }
 }
 
 export async function listWorkspaces (coze: CozeClient, page: { page_num: number, page_size: number }, o: CallOptions = {}): Promise<{ items: Workspace[], total: number }> {
-  const res = decodeWorkspaces(await cozeCall(coze, o, (opts) => coze.api.workspaces.list(page, opts)))
+  const res = decodeWorkspaces(await cozeCall(coze, o, (opts, api) => api.workspaces.list(page, opts)))
   const items = (res.workspaces ?? []).map((w) => ({ id: w.id, name: w.name, icon_url: w.icon_url, role_type: w.role_type, workspace_type: w.workspace_type }))
   return { items, total: res.total_count ?? items.length }
 }

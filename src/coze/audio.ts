@@ -51,7 +51,7 @@ export async function synthesize (coze: CozeClient, req: SpeechRequest, o: CallO
     ...o,
     onHeaders: (h) => { contentType = String(h['content-type'] ?? '') },
     onLogid: (l) => { logid = l; o.onLogid?.(l) }
-  }, (opts) => coze.api.post<typeof body, Readable>('/v1/audio/speech', body, false, { ...opts, responseType: 'stream' } as typeof opts))
+  }, (opts, api) => api.post<typeof body, Readable>('/v1/audio/speech', body, false, { ...opts, responseType: 'stream' } as typeof opts))
   if (contentType.includes('application/json')) {
     const e = decodeError(parseJson(await readText(data)), logid)
     throw e.code !== 0 ? fromCozeCode(e.code, e.msg ?? '', logid) : errors.upstreamMalformed('a speech answer without audio', logid)
@@ -62,11 +62,11 @@ export async function synthesize (coze: CozeClient, req: SpeechRequest, o: CallO
 /** Speech to text; the file is streamed to Coze, and COZE_REQUEST_TIMEOUT_MS bounds the answer once it is sent. */
 export async function transcribe (coze: CozeClient, file: Readable, fileName: string, o: CallOptions = {}): Promise<string> {
   Object.assign(file, { path: fileName })
-  return decodeText(await cozeUpload(coze, file, o, (opts) => coze.api.audio.transcriptions.create({ file }, opts))).text
+  return decodeText(await cozeUpload(coze, file, o, (opts, api) => api.audio.transcriptions.create({ file }, opts))).text
 }
 
 export async function listVoices (coze: CozeClient, page: { page_num: number, page_size: number }, o: CallOptions = {}): Promise<{ items: VoiceInfo[], has_more: boolean }> {
-  const res = decodeVoices(await cozeCall(coze, o, (opts) => coze.api.audio.voices.list(page, opts)))
+  const res = decodeVoices(await cozeCall(coze, o, (opts, api) => api.audio.voices.list(page, opts)))
   return {
     items: (res.voice_list ?? []).map((v) => ({
       voice_id: v.voice_id,

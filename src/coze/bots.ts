@@ -61,7 +61,7 @@ function fromInfo (b: BotInfo, isPublished: boolean): BotSummary {
  */
 export async function getBot (coze: CozeClient, botId: string, o: Opts = {}): Promise<BotSummary> {
   const retrieve = async (published: boolean) => {
-    const b = await cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(botId, { is_published: published }, opts), 'bot')
+    const b = await cozeCall(coze, o, (opts, api) => api.bots.retrieveNew(botId, { is_published: published }, opts), 'bot')
     if (!b || typeof b !== 'object' || typeof b.bot_id !== 'string') throw errors.upstreamMalformed('a bot profile')
     return b
   }
@@ -79,14 +79,14 @@ export async function getBot (coze: CozeClient, botId: string, o: Opts = {}): Pr
 
 /** A bot's name and description as Coze gives them (the OpenAI model list). */
 export async function botProfile (coze: CozeClient, botId: string, o: Opts = {}): Promise<{ name: string, description: string, created: number | undefined }> {
-  const bot = await cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(botId, undefined, opts), 'bot')
+  const bot = await cozeCall(coze, o, (opts, api) => api.bots.retrieveNew(botId, undefined, opts), 'bot')
   if (!bot || typeof bot !== 'object') throw errors.upstreamMalformed('a bot profile')
   return { name: bot.name ?? '', description: bot.description ?? '', created: bot.create_time || undefined }
 }
 
 /** A page of bots (bots.listNew), each completed with its prologue and suggested questions. */
 export async function listBots (coze: CozeClient, p: ListBotsParams, o: Opts = {}): Promise<BotPage> {
-  const res = await cozeCall(coze, o, (opts) => coze.api.bots.listNew({
+  const res = await cozeCall(coze, o, (opts, api) => api.bots.listNew({
     workspace_id: p.workspace_id,
     page_num: p.page_num,
     page_size: p.page_size,
@@ -111,7 +111,7 @@ async function complete (coze: CozeClient, b: ListBotInfo, o: Opts): Promise<Bot
     updated_at: typeof b.updated_at === 'number' ? b.updated_at : null
   }
   try {
-    const info = await cozeCall(coze, o, (opts) => coze.api.bots.retrieveNew(b.id, { is_published: base.is_published }, opts), 'bot')
+    const info = await cozeCall(coze, o, (opts, api) => api.bots.retrieveNew(b.id, { is_published: base.is_published }, opts), 'bot')
     return { ...base, prologue: info.onboarding_info?.prologue ?? '', suggested_questions: info.onboarding_info?.suggested_questions ?? [] }
   } catch (err) {
     // One bot's details failing must not fail the page; a client abort must.

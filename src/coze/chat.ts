@@ -5,7 +5,7 @@
 // pipeline tracks what it saw: only `conversation.chat.completed` (or requires_action)
 // followed by `done` is success; anything else becomes a GatewayError.
 import { randomUUID } from 'node:crypto'
-import { ChatEventType, CozeError, handleAdditionalMessages, type EnterMessage, type StreamChatData, type ChatV3Message, type CreateChatData, type RequestOptions } from '@coze/api'
+import type { CozeAPI, EnterMessage, StreamChatData, ChatV3Message, CreateChatData, RequestOptions } from '@coze/api'
 import { Type } from 'typebox'
 import { ClientAbortError, errors, GatewayError } from '../errors.js'
 import { cozeCall, reportUpstream, type CallOptions, type CozeClient } from './client.js'
@@ -15,6 +15,7 @@ import { fromCozeCode } from './errors.js'
 import { StreamGuard, type StreamOptions } from './stream-guard.js'
 import type { RawEvent } from './stream-transport.js'
 import type { Lease } from './credentials.js'
+import { ChatEventType, sdk } from './sdk.js'
 
 export interface Usage { token_count: number, output_count: number, input_count: number }
 export interface ToolCall { id: string, type: string, name: string, arguments: string }
@@ -65,7 +66,7 @@ export function streamChat (coze: CozeClient, turn: ChatTurn, opts: StreamOption
   // What the SDK's chat.stream() sends: the conversation in the query, the rest in the body.
   const start: Source = lean
     ? (guard, token) => lean.stream(`/v3/chat${conversationId ? `?conversation_id=${conversationId}` : ''}`, chatPayload(body), token, guard, chatData)
-    : (guard, token) => coze.api.chat.stream({ ...body, ...(conversationId ? { conversation_id: conversationId } : {}) }, sdkOptions(coze, guard, token))
+    : (guard, token, api) => api.chat.stream({ ...body, ...(conversationId ? { conversation_id: conversationId } : {}) }, sdkOptions(coze, guard, token))
   return relay(opts, start, coze, 'chat')
 }
 
@@ -74,7 +75,7 @@ export function streamToolOutputs (coze: CozeClient, turn: ToolOutputsTurn, opts
   const lean = coze.streams
   const start: Source = lean
     ? (guard, token) => lean.stream(`/v3/chat/submit_tool_outputs?conversation_id=${turn.conversation_id}&chat_id=${turn.chat_id}`, { tool_outputs: turn.tool_outputs, stream: true }, token, guard, chatData)
-    : (guard, token) => coze.api.chat.submitToolOutputs({ ...turn, stream: true }, sdkOptions(coze, guard, token))
+    : (guard, token, api) => api.chat.submitToolOutputs({ ...turn, stream: true }, sdkOptions(coze, guard, token))
   return relay(opts, start, coze, 'tool_outputs')
 }
 
@@ -96,8 +97,8 @@ export function streamChatflow (coze: CozeClient, turn: ChatflowTurn, opts: Stre
   const lean = coze.streams
   const start: Source = lean
     ? (guard, token) => lean.stream('/v1/workflows/chat', body, token, guard, (ev) => parseEvent(ev.event, ev.data))
-    : async function * (guard, token) {
-      const raw = await coze.api.post<object, AsyncIterable<{ event?: string, data?: string }>>('/v1/workflows/chat', body, true, sdkOptions(coze, guard, token))
+    : async function * (guard, token, api) {
+      const raw = await api.post<object, AsyncIterable<{ event?: string, data?: string }>>('/v1/workflows/chat', body, true, sdkOptions(coze, guard, token))
       for await (const ev of raw) yield parseEvent(ev.event, ev.data)
     }
   return relay(opts, start, coze, 'chatflow', 'chatflow')
@@ -107,7 +108,7 @@ export function streamChatflow (coze: CozeClient, turn: ChatflowTurn, opts: Stre
 function chatPayload (body: Omit<ChatTurn, 'conversation_id'>): object {
   const rest: Omit<ChatTurn, 'conversation_id'> = { ...body }
   if (!rest.user_id) rest.user_id = randomUUID()
-  return { ...rest, additional_messages: handleAdditionalMessages(rest.additional_messages), stream: true }
+  return { ...rest, additional_messages: sdk().handleAdditionalMessages(rest.additional_messages), stream: true }
 }
 
 /** A chat stream's event as the SDK's chat.stream() yields it: data parsed, `done` as "[DONE]". */
@@ -116,7 +117,7 @@ function chatData (ev: RawEvent): StreamChatData {
   try {
     return { event: ev.event, data: JSON.parse(ev.data) } as StreamChatData
   } catch {
-    throw new CozeError(`Could not parse message into JSON:${ev.data}`)
+    throw new (sdk().CozeError)(`Could not parse message into JSON:${ev.data}`)
   }
 }
 
@@ -131,7 +132,7 @@ function parseEvent (event: string | undefined, data: string | undefined): Strea
 }
 
 /** The events of one streaming call, on either transport. */
-type Source = (guard: StreamGuard, token: string) => AsyncIterable<StreamChatData>
+type Source = (guard: StreamGuard, token: string, api: CozeAPI) => AsyncIterable<StreamChatData>
 
 /** The SDK's request options of a stream call. */
 export function sdkOptions (coze: CozeClient, guard: StreamGuard, token: string): RequestOptions {
@@ -155,7 +156,8 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, en
 
   clock?.begin()
   try {
-    const source = start(guard, await lease.token())
+    const token = await lease.token()
+    const source = start(guard, token, coze.api ?? await coze.sdk())
     for await (const ev of source) {
       if (done) continue
       guard.event()
@@ -283,7 +285,7 @@ function toolCallsOf (chat: CreateChatData): ToolCall[] {
 
 /** Best effort: a chat whose client left is cancelled in Coze (on its own credential) so it stops spending tokens. */
 export function cancelQuietly (coze: CozeClient, ids: { conversation_id: string, chat_id: string }, lease: Lease): void {
-  lease.token().then((token) => coze.api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options({ token }))).catch(() => {})
+  Promise.all([lease.token(), coze.sdk()]).then(([token, api]) => api.chat.cancel(ids.conversation_id, ids.chat_id, coze.options({ token }))).catch(() => {})
 }
 
 export interface ChatIds { conversation_id: string, chat_id: string }
@@ -301,7 +303,7 @@ export interface ChatState { conversation_id: string, chat_id: string, status: s
 
 /** Cancels a chat in progress; Coze's 4104 (already finished) is thrown as is. */
 export async function cancelChat (coze: CozeClient, ids: ChatIds, o: CallOptions = {}): Promise<ChatState> {
-  const c = decodeChat(await cozeCall(coze, o, (opts) => coze.api.chat.cancel(ids.conversation_id, ids.chat_id, opts)) ?? {})
+  const c = decodeChat(await cozeCall(coze, o, (opts, api) => api.chat.cancel(ids.conversation_id, ids.chat_id, opts)) ?? {})
   return {
     conversation_id: c.conversation_id || ids.conversation_id,
     chat_id: c.id || ids.chat_id,
@@ -314,7 +316,7 @@ export async function cancelChat (coze: CozeClient, ids: ChatIds, o: CallOptions
 /** The chat's status, or undefined when Coze cannot tell. */
 export async function chatStatus (coze: CozeClient, ids: ChatIds, o: CallOptions = {}): Promise<string | undefined> {
   try {
-    return decodeChat(await cozeCall(coze, o, (opts) => coze.api.chat.retrieve(ids.conversation_id, ids.chat_id, opts))).status
+    return decodeChat(await cozeCall(coze, o, (opts, api) => api.chat.retrieve(ids.conversation_id, ids.chat_id, opts))).status
   } catch {
     return undefined
   }

@@ -1,25 +1,17 @@
-// Builds the one CozeAPI client the gateway uses, and the one wrapper every non-stream
-// call goes through (error mapping, logid capture, timeout).
+// The one Coze client the gateway uses, and the one wrapper every non-stream call goes
+// through (error mapping, logid capture, timeout, the credential pool's retries).
 // - the hot path's streams (chat, tool outputs, chatflow, workflow stream and resume) on the
 //   lean transport (./stream-transport.ts, COZE_TRANSPORT=undici, the default), or through
-//   the SDK (COZE_TRANSPORT=sdk), whose streaming calls then go through undici too
-//   (./undici-adapter.ts); every other call through the SDK and axios's Node http adapter
-//   with keep-alive agents (the SDK's default for streams is global fetch, which costs ~2x
-//   the CPU per request);
-// - a response hook that hands each call's headers (x-tt-logid) to the caller, because
-//   the SDK does not expose them for streams;
+//   the SDK (COZE_TRANSPORT=sdk); every other call through the SDK (./sdk-client.ts), which
+//   is loaded and built on the first Coze call, not at start;
 // - every call reported to the client's recorder (endpoint, outcome, Coze code) and timed
 //   on the caller's clock (the time a request spent waiting on Coze);
-// - a request hook that sends each call with the token of its own credential (the pool in
-//   ./credentials.ts): the SDK's `token` option takes no arguments, so it cannot know which
-//   credential or end user a call is for. It only serves calls made without cozeCall or a
-//   relay (tests, benchmarks).
-import http from 'node:http'
-import https from 'node:https'
+// - each call is sent with the token of its own credential (the pool in ./credentials.ts).
 import type { Readable } from 'node:stream'
-import axios, { type AxiosAdapter, type AxiosResponse } from 'axios'
-import { CozeAPI, type RequestOptions } from '@coze/api'
-import { createUndiciAdapter } from './undici-adapter.js'
+import type { AxiosAdapter } from 'axios'
+import type { CozeAPI, RequestOptions } from '@coze/api'
+import { loadSdk } from './sdk.js'
+import type { SdkClient } from './sdk-client.js'
 import { createStreamTransport, type StreamTransport } from './stream-transport.js'
 import { ClientAbortError, type GatewayError } from '../errors.js'
 import { endpointOf } from './endpoints.js'
@@ -57,7 +49,10 @@ export interface UpstreamClock {
 }
 
 export interface CozeClient {
-  api: CozeAPI
+  /** The SDK client once built: by the first `sdk()`, i.e. the first Coze call (the SDK is not loaded at start). */
+  api: CozeAPI | undefined
+  /** Builds the SDK client on the first call (loading the SDK and axios), then returns it. */
+  sdk (): Promise<CozeAPI>
   credentials: CredentialPool
   transport: CozeTransport
   /** The lean transport of the hot path's streams; undefined with COZE_TRANSPORT=sdk. */
@@ -97,47 +92,24 @@ export interface RequestCallOptions extends CallOptions {
 
 export function createCozeClient (opts: CozeClientOptions): CozeClient {
   const credentials = opts.credentials ?? new CredentialPool(opts.token ? [{ kind: 'pat', token: opts.token, source: 'COZE_API_TOKEN' }] : [], { baseURL: opts.baseURL })
-  const httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
-  const httpsAgent = new https.Agent({ keepAlive: true, keepAliveMsecs: 10_000 })
-  const instance = axios.create()
-  const streams = createUndiciAdapter(axios.getAdapter('http'))
-  const report = (res: AxiosResponse | undefined) => {
-    const config = res?.config as Pick<CallOptions, 'onLogid' | 'onHeaders'> | undefined
-    const logid = res?.headers?.['x-tt-logid']
-    if (config?.onLogid && typeof logid === 'string') config.onLogid(logid)
-    if (config?.onHeaders && res) config.onHeaders(res.headers as Record<string, unknown>)
-  }
-  const base = opts.baseURL.length
-  instance.interceptors.request.use((config) => {
-    const c = config as { cozeToken?: string, onPath?: (p: string) => void }
-    if (c.cozeToken !== undefined) config.headers.set('authorization', `Bearer ${c.cozeToken}`)
-    if (c.onPath && config.url) c.onPath(config.url.startsWith(opts.baseURL) ? config.url.slice(base) : config.url)
-    return config
-  }, undefined, { synchronous: true })
-  instance.interceptors.response.use(
-    (res) => { report(res); return res },
-    (err) => { report(err?.response); return Promise.reject(err) }
-  )
-  const api = new CozeAPI({
-    baseURL: opts.baseURL,
-    token: () => credentials.fallbackToken(),
-    axiosInstance: instance,
-    axiosOptions: {
-      adapter: opts.streamAdapter ?? streams.adapter,
-      httpAgent,
-      httpsAgent,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-      maxRedirects: 0
-    }
-  })
+  let built: Promise<SdkClient> | undefined
+  let sdkClient: SdkClient | undefined
   const transport = opts.transport ?? 'undici'
-  const lean = transport === 'undici' ? createStreamTransport(opts.baseURL, api) : undefined
-  return {
-    api,
+  const client: CozeClient = {
+    api: undefined,
+    sdk () {
+      built ??= loadSdk()
+        .then(() => import('./sdk-client.js'))
+        .then((m) => {
+          sdkClient = m.createSdkClient({ baseURL: opts.baseURL, token: () => credentials.fallbackToken(), streamAdapter: opts.streamAdapter })
+          client.api = sdkClient.api
+          return sdkClient
+        })
+      return built.then((c) => c.api)
+    },
     credentials,
     transport,
-    streams: lean,
+    streams: undefined,
     requestTimeoutMs: opts.requestTimeoutMs,
     recorder: undefined,
     options (o: RequestCallOptions = {}, onPath?: (path: string) => void) {
@@ -151,12 +123,12 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
       return r as RequestOptions
     },
     close () {
-      httpAgent.destroy()
-      httpsAgent.destroy()
-      void streams.close()
-      void lean?.close()
+      sdkClient?.close()
+      void client.streams?.close()
     }
   }
+  if (transport === 'undici') client.streams = createStreamTransport(opts.baseURL, () => client.sdk())
+  return client
 }
 
 /**
@@ -165,16 +137,17 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
  * fresh OAuth token or another credential of the pool: Coze did nothing with it. Each try is
  * reported (its endpoint named from its path); the whole is timed on the caller's clock.
  */
-export async function cozeCall<T> (coze: CozeClient, o: CallOptions, fn: (opts: RequestOptions) => Promise<T>, resource?: CozeResource): Promise<T> {
+export async function cozeCall<T> (coze: CozeClient, o: CallOptions, fn: (opts: RequestOptions, api: CozeAPI) => Promise<T>, resource?: CozeResource): Promise<T> {
   let lease = o.lease ?? coze.credentials.lease(o)
   let path: string | undefined
   const onPath = coze.recorder ? (p: string) => { path = p } : undefined
   o.clock?.begin()
   try {
+    const api = coze.api ?? await coze.sdk()
     for (;;) {
       let err: GatewayError
       try {
-        const res = await fn(coze.options({ ...o, token: await lease.token() }, onPath))
+        const res = await fn(coze.options({ ...o, token: await lease.token() }, onPath), api)
         lease.report()
         reportUpstream(coze, endpointOf(path))
         o.onCredential?.(lease.credential.index)
@@ -198,7 +171,7 @@ export async function cozeCall<T> (coze: CozeClient, o: CallOptions, fn: (opts: 
  * is being sent (a large file on a slow link takes long; the client's side is bounded by
  * UPLOAD_TIMEOUT_MS); once it is sent, Coze must answer within COZE_REQUEST_TIMEOUT_MS (504).
  */
-export async function cozeUpload<T> (coze: CozeClient, body: Readable, o: CallOptions, fn: (opts: RequestOptions) => Promise<T>): Promise<T> {
+export async function cozeUpload<T> (coze: CozeClient, body: Readable, o: CallOptions, fn: (opts: RequestOptions, api: CozeAPI) => Promise<T>): Promise<T> {
   const ms = o.timeoutMs ?? coze.requestTimeoutMs
   const ac = new AbortController()
   const onAbort = () => ac.abort()

@@ -57,20 +57,20 @@ function view (c: { id: string, created_at: number, meta_data?: Record<string, s
 
 export async function createConversation (coze: CozeClient, p: { bot_id: string, messages?: EnterMessage[] | undefined, meta_data?: Record<string, string> | undefined }, o: CallOptions = {}): Promise<Conversation> {
   const body = { bot_id: p.bot_id, ...(p.messages ? { messages: p.messages } : {}), ...(p.meta_data ? { meta_data: p.meta_data } : {}) }
-  return view(decodeConversation(await cozeCall(coze, o, (opts) => coze.api.conversations.create(body, opts))))
+  return view(decodeConversation(await cozeCall(coze, o, (opts, api) => api.conversations.create(body, opts))))
 }
 
 export async function retrieveConversation (coze: CozeClient, conversationId: string, o: CallOptions = {}): Promise<Conversation> {
-  return view(decodeConversation(await cozeCall(coze, o, (opts) => coze.api.conversations.retrieve(conversationId, opts))))
+  return view(decodeConversation(await cozeCall(coze, o, (opts, api) => api.conversations.retrieve(conversationId, opts))))
 }
 
 /** A new section: the bot no longer sees earlier turns. */
 export async function clearConversation (coze: CozeClient, conversationId: string, o: CallOptions = {}): Promise<void> {
-  await cozeCall(coze, o, (opts) => coze.api.conversations.clear(conversationId, opts))
+  await cozeCall(coze, o, (opts, api) => api.conversations.clear(conversationId, opts))
 }
 
 export async function listConversations (coze: CozeClient, p: { bot_id: string, page_num: number, page_size: number }, o: CallOptions = {}): Promise<{ items: Conversation[], has_more: boolean }> {
-  const res = decodeList(await cozeCall(coze, o, (opts) => coze.api.conversations.list(p, opts)))
+  const res = decodeList(await cozeCall(coze, o, (opts, api) => api.conversations.list(p, opts)))
   return { items: (res.conversations ?? []).map(view), has_more: res.has_more === true }
 }
 
@@ -82,7 +82,7 @@ export async function listMessages (coze: CozeClient, conversationId: string, q:
     ...(q.after_id ? { after_id: q.after_id } : {}),
     ...(q.chat_id ? { chat_id: q.chat_id } : {})
   }
-  const res = decodeMessages(await cozeCall(coze, o, (opts) => coze.api.conversations.messages.list(conversationId, params, opts)))
+  const res = decodeMessages(await cozeCall(coze, o, (opts, api) => api.conversations.messages.list(conversationId, params, opts)))
   return {
     items: (res.data ?? []).map((m) => ({
       id: m.id,

@@ -10,7 +10,7 @@
 // States only order the choice: a call never waits for, or is refused because of, the
 // state of the last usable credential; it is sent, and its answer speaks.
 import type { FastifyBaseLogger } from 'fastify'
-import { AuthenticationError, PermissionDeniedError, RateLimitError } from '@coze/api'
+import { loadedSdk } from './sdk.js'
 import type { GatewayError } from '../errors.js'
 import type { CredentialSpec } from '../credentials-config.js'
 import { OAuthTokens, type TokenSource } from './oauth-tokens.js'
@@ -343,7 +343,8 @@ export function failureKind (err: GatewayError): 'limited' | 'refused' | undefin
   if (err.code === 'UPSTREAM_AUTH') return 'refused'
   // What the SDK could tell from the HTTP status (e.g. a 429 whose body code is the status).
   const cause = err.cause
-  if (cause instanceof RateLimitError) return 'limited'
-  if (cause instanceof AuthenticationError || cause instanceof PermissionDeniedError) return 'refused'
+  const sdk = loadedSdk()
+  if (sdk && cause instanceof sdk.RateLimitError) return 'limited'
+  if (sdk && (cause instanceof sdk.AuthenticationError || cause instanceof sdk.PermissionDeniedError)) return 'refused'
   return undefined
 }

@@ -1,7 +1,7 @@
 // The one Coze → gateway error mapping. Keyed on the Coze business `code` first (Coze
 // sends most errors as HTTP 200 with a non-zero code), then on what the SDK could tell
 // about the HTTP exchange. The SDK's `.status` is a class constant, so it is not trusted.
-import { APIError, APIUserAbortError, TimeoutError, CozeError } from '@coze/api'
+import { loadedSdk, type SdkModule } from './sdk.js'
 import { GatewayError, errors, type ErrorCode } from '../errors.js'
 
 /** What the failed call was about, for messages that say what to check. */
@@ -56,6 +56,20 @@ const NETWORK_ERROR = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|
 /** Any error thrown by an SDK call → GatewayError; `resource` sharpens not-found messages. */
 export function toGatewayError (err: unknown, resource?: CozeResource): GatewayError {
   if (err instanceof GatewayError) return err
+  const sdk = loadedSdk()
+  if (sdk) {
+    const e = fromSdkError(err, sdk, resource)
+    if (e) return e
+  }
+  const e = err as { code?: string, message?: string }
+  if (e && typeof e.message === 'string' && NETWORK_ERROR.test(`${e.code ?? ''} ${e.message}`)) {
+    return new GatewayError(503, 'UPSTREAM_UNAVAILABLE', 'Coze is unreachable at the configured COZE_API_BASE.', { cause: err })
+  }
+  return new GatewayError(502, 'UPSTREAM_ERROR', 'Unexpected failure while talking to Coze.', { cause: err })
+}
+
+/** The SDK's own errors (only possible once it is loaded). */
+function fromSdkError (err: unknown, { APIError, APIUserAbortError, TimeoutError, CozeError }: SdkModule, resource?: CozeResource): GatewayError | undefined {
   if (err instanceof TimeoutError) {
     return new GatewayError(504, 'UPSTREAM_TIMEOUT', 'Coze did not answer in time.', { logid: err.logid ?? undefined, cause: err })
   }
@@ -82,9 +96,5 @@ export function toGatewayError (err: unknown, resource?: CozeResource): GatewayE
   if (err instanceof CozeError) {
     return new GatewayError(502, 'UPSTREAM_ERROR', `Coze sent an answer the gateway could not read: ${err.message.slice(0, 200)}`, { cause: err })
   }
-  const e = err as { code?: string, message?: string }
-  if (e && typeof e.message === 'string' && NETWORK_ERROR.test(`${e.code ?? ''} ${e.message}`)) {
-    return new GatewayError(503, 'UPSTREAM_UNAVAILABLE', 'Coze is unreachable at the configured COZE_API_BASE.', { cause: err })
-  }
-  return new GatewayError(502, 'UPSTREAM_ERROR', 'Unexpected failure while talking to Coze.', { cause: err })
+  return undefined
 }

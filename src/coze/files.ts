@@ -18,6 +18,6 @@ export interface UploadedFile { id: string, bytes: number, created_at: number, f
 /** Streams `body` to Coze's file store; COZE_REQUEST_TIMEOUT_MS bounds the answer once it is sent. */
 export async function uploadFile (coze: CozeClient, body: Readable, fileName: string, o: CallOptions = {}): Promise<UploadedFile> {
   Object.assign(body, { path: fileName })
-  const f = decodeFile(await cozeUpload(coze, body, o, (opts) => coze.api.files.upload({ file: body as unknown as Blob }, opts)))
+  const f = decodeFile(await cozeUpload(coze, body, o, (opts, api) => api.files.upload({ file: body as unknown as Blob }, opts)))
   return { id: f.id, bytes: f.bytes, created_at: f.created_at, file_name: f.file_name, file_url: f.file_url || null }
 }

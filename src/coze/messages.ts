@@ -1,7 +1,8 @@
 // Gateway chat messages → Coze `additional_messages`. The one place that decides
 // what context Coze sees: the system-role mapping, history de-duplication when Coze
 // already holds the conversation, and multimodal parts → object_string.
-import { RoleType, type EnterMessage } from '@coze/api'
+import type { EnterMessage } from '@coze/api'
+import { RoleType } from './sdk.js'
 import { errors } from '../errors.js'
 
 export type PartType = 'text' | 'image' | 'file' | 'audio'

@@ -6,7 +6,8 @@
 // - when a mint fails, a token still valid is used until it expires; with none left, the
 //   call gets 503 UPSTREAM_AUTH_UNAVAILABLE (and a new mint is tried at most once a second);
 // - with session isolation, one token per end user (session_name), in an LRU of bounded size.
-import { getJWTToken, type JWTScope } from '@coze/api'
+import type { JWTScope } from '@coze/api'
+import { loadSdk } from './sdk.js'
 import { LRUCache } from 'lru-cache'
 import { errors, type GatewayError } from '../errors.js'
 import type { OAuthAppSpec } from '../credentials-config.js'
@@ -90,7 +91,7 @@ export class OAuthTokens implements TokenSource {
   async mint (m: MintOptions): Promise<{ access_token: string, expires_at_ms: number }> {
     let res: { access_token: string, expires_in: number }
     try {
-      res = await getJWTToken({
+      res = await (await loadSdk()).getJWTToken({
         baseURL: this.o.baseURL,
         appId: this.spec.appId,
         aud: this.aud,

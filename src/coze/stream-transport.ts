@@ -19,7 +19,8 @@
 // guard calls abort()), no Readable, no async generator.
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import type { Transform } from 'node:stream'
-import { APIError, APIUserAbortError, TimeoutError, type CozeAPI } from '@coze/api'
+import type { APIError, CozeAPI } from '@coze/api'
+import { sdk } from './sdk.js'
 import type { AxiosResponseHeaders } from 'axios'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
 import { CozeSseParser, type RawEvent } from './sse-parser.js'
@@ -48,11 +49,12 @@ const ACCEPT_ENCODING = 'gzip, deflate, br'
 const HIGH_WATER = 64
 
 /**
- * @param api the SDK client: its user agent headers are taken from it (once, on the first
- *   call), so the two transports cannot drift apart
+ * @param api the SDK client (built on the first call): its user agent headers are taken from
+ *   it, once, so the two transports cannot drift apart; its error classes are this
+ *   transport's too, so both map alike (./errors.ts)
  * @param opts.env a proxy in HTTP(S)_PROXY is honoured (undici's EnvHttpProxyAgent, with NO_PROXY)
  */
-export function createStreamTransport (baseURL: string, api: CozeAPI, opts: { keepAliveTimeoutMs?: number, env?: NodeJS.ProcessEnv } = {}): StreamTransport {
+export function createStreamTransport (baseURL: string, api: () => Promise<CozeAPI>, opts: { keepAliveTimeoutMs?: number, env?: NodeJS.ProcessEnv } = {}): StreamTransport {
   const env = opts.env ?? process.env
   const keepAliveTimeout = opts.keepAliveTimeoutMs ?? 10_000
   const dispatcher: Dispatcher = PROXY_ENV.some((k) => env[k])
@@ -92,7 +94,7 @@ export function createStreamTransport (baseURL: string, api: CozeAPI, opts: { ke
           bodyTimeout: 0
         }, call)
       }
-      sdkHeaders ??= userAgentHeaders(api)
+      sdkHeaders ??= api().then(userAgentHeaders)
       sdkHeaders.then(send, (err: unknown) => call.fail(err))
       return call
     },
@@ -178,7 +180,7 @@ class StreamCall<T> implements Dispatcher.DispatchHandler, AsyncIterableIterator
   readonly abort = (): void => {
     if (this.aborted || this.responseDone) return
     this.aborted = true
-    this.controller?.abort(new APIUserAbortError('Request was aborted.'))
+    this.controller?.abort(new (sdk().APIUserAbortError)('Request was aborted.'))
   }
 
   /** The call failed before its response (its headers), as the SDK would have thrown it. */
@@ -191,7 +193,7 @@ class StreamCall<T> implements Dispatcher.DispatchHandler, AsyncIterableIterator
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.controller = controller
-    if (this.aborted) controller.abort(new APIUserAbortError('Request was aborted.'))
+    if (this.aborted) controller.abort(new (sdk().APIUserAbortError)('Request was aborted.'))
   }
 
   onResponseStart (_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
@@ -201,7 +203,7 @@ class StreamCall<T> implements Dispatcher.DispatchHandler, AsyncIterableIterator
     if (typeof logid === 'string') this.onLogid(logid)
     if (statusCode >= 300) {
       // The SDK never reads the body of a failed stream call: it throws by status.
-      this.fail(APIError.generate(statusCode, {} as Parameters<typeof APIError.generate>[1], `Request failed with status code ${statusCode}`, headers as unknown as AxiosResponseHeaders))
+      this.fail(sdk().APIError.generate(statusCode, {} as Parameters<typeof APIError.generate>[1], `Request failed with status code ${statusCode}`, headers as unknown as AxiosResponseHeaders))
       return
     }
     const inflate = decompressor(headers['content-encoding'])
@@ -235,7 +237,7 @@ class StreamCall<T> implements Dispatcher.DispatchHandler, AsyncIterableIterator
       this.finish(true)
       return
     }
-    this.fail(this.aborted ? new APIUserAbortError('Request was aborted.') : networkError(err as SystemError))
+    this.fail(this.aborted ? new (sdk().APIUserAbortError)('Request was aborted.') : networkError(err as SystemError))
   }
 
   private parse (chunk: Buffer): void {
@@ -272,7 +274,7 @@ function networkError (err: SystemError): APIError {
   // undici reports system errors either directly or as the cause of its own error
   const sys = err.code && !err.code.startsWith('UND_ERR') ? err : err.cause?.code ? err.cause : err
   if ((sys.code === 'ECONNABORTED' && sys.message.includes('timeout')) || sys.code === 'ETIMEDOUT') {
-    return new TimeoutError(408, undefined, `Request timed out: ${sys.message}`, undefined)
+    return new (sdk().TimeoutError)(408, undefined, `Request timed out: ${sys.message}`, undefined)
   }
-  return APIError.generate(500, undefined, sys.message, undefined)
+  return sdk().APIError.generate(500, undefined, sys.message, undefined)
 }

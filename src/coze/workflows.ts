@@ -145,7 +145,7 @@ function interruptOf (raw: unknown, nodeTitle?: string): WorkflowInterrupt | und
 
 /** A synchronous run: waits for the workflow's result. */
 export async function runWorkflow (coze: CozeClient, p: WorkflowRunParams, o: CallOptions = {}): Promise<WorkflowRunResult> {
-  const body = decodeRun(await cozeCall(coze, o, (opts) => coze.api.workflows.runs.create(runBody(p), opts), 'workflow'))
+  const body = decodeRun(await cozeCall(coze, o, (opts, api) => api.workflows.runs.create(runBody(p), opts), 'workflow'))
   const interrupt = interruptOf(body.interrupt_data)
   if (typeof body.data !== 'string' && !interrupt) throw errors.upstreamMalformed('a workflow run result (no data)')
   const executeId = body.execute_id || executeIdOf(body.debug_url)
@@ -160,7 +160,7 @@ export async function runWorkflow (coze: CozeClient, p: WorkflowRunParams, o: Ca
 
 /** An asynchronous run (is_async): returns at once with the execute_id to poll. */
 export async function startWorkflowRun (coze: CozeClient, p: WorkflowRunParams, o: CallOptions = {}): Promise<{ execute_id: string, debug_url: string | null }> {
-  const res = decodeRun(await cozeCall(coze, o, (opts) => coze.api.workflows.runs.create({ ...runBody(p), is_async: true }, opts), 'workflow'))
+  const res = decodeRun(await cozeCall(coze, o, (opts, api) => api.workflows.runs.create({ ...runBody(p), is_async: true }, opts), 'workflow'))
   if (!res.execute_id) throw errors.upstreamError('Coze accepted the asynchronous run but returned no execute_id.')
   return { execute_id: res.execute_id, debug_url: res.debug_url || null }
 }
@@ -169,7 +169,7 @@ const STATUS: Record<string, WorkflowRunStatus> = { Running: 'running', Success:
 
 /** The state of a run (run_histories): running, success with its output, or failed with its error. */
 export async function getWorkflowRun (coze: CozeClient, workflowId: string, executeId: string, o: CallOptions = {}): Promise<WorkflowRunState> {
-  const h = decodeHistory(await cozeCall(coze, o, (opts) => coze.api.workflows.runs.history(workflowId, executeId, opts), 'workflow'))[0]
+  const h = decodeHistory(await cozeCall(coze, o, (opts, api) => api.workflows.runs.history(workflowId, executeId, opts), 'workflow'))[0]
   if (!h) throw errors.upstreamNotFound(`Coze has no run ${executeId} of workflow ${workflowId}: check both ids.`)
   const status = STATUS[h.execute_status] ?? (h.execute_status.toLowerCase() as WorkflowRunStatus)
   const code = h.error_code === '' || h.error_code === undefined || h.error_code === null ? 0 : Number(h.error_code)
@@ -231,9 +231,10 @@ async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint
   clock?.begin()
   try {
     const token = await lease.token()
+    const api = coze.api ?? await coze.sdk()
     const source = coze.streams
       ? coze.streams.stream(path, body, token, guard)
-      : await coze.api.post<object, AsyncIterable<RawEvent>>(path, body, true, sdkOptions(coze, guard, token))
+      : await api.post<object, AsyncIterable<RawEvent>>(path, body, true, sdkOptions(coze, guard, token))
     for await (const raw of source) {
       const event = raw.event
       const data = raw.data

@@ -2,7 +2,7 @@
 // Conversations made through the gateway belong to a user_id; another user gets 404.
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { RoleType } from '@coze/api'
+import { RoleType } from '../coze/sdk.js'
 import { ok } from '../envelope.js'
 import { errors } from '../errors.js'
 import { listConversations, listMessages, type Conversation } from '../coze/conversations.js'

@@ -42,7 +42,7 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
   let t: string
   beforeAll(async () => {
     t = mkdtempSync(join(tmpdir(), 'coze-gw-image-'))
-    await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', join(t, 'dist')], { cwd: ROOT })
+    await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', join(t, 'dist')], { cwd: ROOT, env: { ...process.env, BUILD_META: join(t, 'meta.json') } })
     cpSync(join(ROOT, 'package.json'), join(t, 'package.json'))
     symlinkSync(join(ROOT, 'playground'), join(t, 'playground'))
     mkdirSync(join(t, 'node_modules'))
@@ -93,6 +93,22 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
     }
     expect(out).not.toMatch(/"level":(50|60)/) // no error logged
   }, 60_000)
+
+  it('a start does not load the Coze SDK or axios: they come with the first Coze call (cold start)', () => {
+    const meta = JSON.parse(readFileSync(join(t, 'meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string, kind: string }>, inputs: Record<string, unknown> }> }
+    const key = (f: string) => Object.keys(meta.outputs).find((k) => k.endsWith(f))!
+    const atStart = new Set<string>()
+    const walk = (f: string) => {
+      if (atStart.has(f)) return
+      atStart.add(f)
+      for (const i of meta.outputs[f]!.imports) if (i.kind === 'import-statement' && meta.outputs[i.path]) walk(i.path)
+    }
+    walk(key('dist/server.js'))
+    const packages = new Set([...atStart].flatMap((f) => Object.keys(meta.outputs[f]!.inputs)).map((i) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(i)?.[1]))
+    expect(packages).toContain('fastify')
+    expect(packages).not.toContain('@coze/api')
+    expect(packages).not.toContain('axios')
+  })
 
   it('stack traces name the TypeScript sources (source maps)', () => {
     const script = `import(${JSON.stringify(pathToFileURL(join(t, 'dist/config.js')).href)}).then((m) => { try { m.loadConfig({ PORT: 'x' }) } catch (e) { console.log(e.stack) } })`

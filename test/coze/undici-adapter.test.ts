@@ -148,7 +148,7 @@ describe('the SDK on the gateway client (undici for streams)', () => {
     const coze = createCozeClient({ baseURL: emu.url, token: emu.token, requestTimeoutMs: 5000 })
     let logid: string | undefined
     const events: string[] = []
-    for await (const ev of await coze.api.chat.stream({ bot_id: 'bot-echo', user_id: 'u', additional_messages: [{ role: 'user' as never, content: 'hi there', content_type: 'text' }] }, coze.options({ stream: true, onLogid: (l) => { logid = l } }))) {
+    for await (const ev of await (await coze.sdk()).chat.stream({ bot_id: 'bot-echo', user_id: 'u', additional_messages: [{ role: 'user' as never, content: 'hi there', content_type: 'text' }] }, coze.options({ stream: true, onLogid: (l) => { logid = l } }))) {
       events.push(ev.event)
     }
     coze.close()
