@@ -140,6 +140,8 @@ export function sdkOptions (coze: CozeClient, guard: StreamGuard, token: string)
 }
 
 async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, endpoint: StreamEndpoint, resource?: 'chatflow'): AsyncGenerator<ChatEvent> {
+  // before the guard's timers: the first call of a process loads the SDK
+  const api = coze.api ?? await coze.sdk()
   const guard = new StreamGuard(opts, resource)
   const lease = opts.lease ?? coze.credentials.lease(opts)
   let ids: { conversation_id: string, chat_id: string } | undefined
@@ -156,8 +158,7 @@ async function * relay (opts: StreamOptions, start: Source, coze: CozeClient, en
 
   clock?.begin()
   try {
-    const token = await lease.token()
-    const source = start(guard, token, coze.api ?? await coze.sdk())
+    const source = start(guard, await lease.token(), api)
     for await (const ev of source) {
       if (done) continue
       guard.event()

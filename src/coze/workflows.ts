@@ -220,6 +220,8 @@ export function resumeWorkflow (coze: CozeClient, p: ResumeParams, opts: StreamO
 interface RawEvent { event?: string | undefined, data?: string }
 
 async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint, body: object, opts: StreamOptions, lease: Lease): AsyncGenerator<WorkflowEvent> {
+  // before the guard's timers: the first call of a process loads the SDK
+  const api = coze.api ?? await coze.sdk()
   const guard = new StreamGuard(opts, 'workflow')
   let ended: 'done' | 'interrupt' | undefined
   let drained = false
@@ -231,7 +233,6 @@ async function * relay (coze: CozeClient, path: string, endpoint: StreamEndpoint
   clock?.begin()
   try {
     const token = await lease.token()
-    const api = coze.api ?? await coze.sdk()
     const source = coze.streams
       ? coze.streams.stream(path, body, token, guard)
       : await api.post<object, AsyncIterable<RawEvent>>(path, body, true, sdkOptions(coze, guard, token))

@@ -29,7 +29,10 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Health probe',
       description: 'Always 200 while the gateway serves. `status` is degraded when Coze was last seen unreachable or rejecting the token. Never calls Coze inline.',
       response: { 200: Envelope(HealthData, { status: Type.String(), timestamp: Timestamp, version: Type.String(), upstream: Upstream }) }
-    }
+    },
+    // The answer is built right here: the schema documents it, and compiling a serializer
+    // for it was ~15 ms of the first probe after a start (cold start).
+    serializerCompiler: () => (data) => JSON.stringify(data)
   }, async () => {
     app.upstream.refreshIfStale()
     const degraded = app.upstream.state === 'down'
