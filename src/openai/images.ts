@@ -3,7 +3,7 @@
 // which part and why, raised before anything is sent to Coze.
 import dns from 'node:dns'
 import net from 'node:net'
-import { Agent, request } from 'undici'
+import type { Agent } from 'undici'
 import { ClientAbortError } from '../errors.js'
 import { InvalidParamError } from './errors.js'
 
@@ -94,6 +94,8 @@ export class FileLoader {
     let url = start
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       if (!this.limits.allowPrivate && isPrivateLiteral(url.hostname)) throw blocked(param, start)
+      // undici is loaded by the first image fetched (or the first Coze stream), not at start
+      const { Agent, request } = await import('undici')
       this.agent ??= new Agent({ connections: 16, ...(this.limits.allowPrivate ? {} : { connect: { lookup: publicOnlyLookup } }) })
       const res = await request(url, { method: 'GET', signal, dispatcher: this.agent, headers: { accept: 'image/*,*/*;q=0.5', 'user-agent': 'coze-gateway' } })
       // A body dropped early (redirect, error, too large) emits an abort error: never let it go uncaught.
