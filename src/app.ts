@@ -115,7 +115,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     for (const s of app.sseStreams) s.shutdown()
     for (const sock of sockets) if (!(sock as Socket & { _httpMessage?: unknown })._httpMessage) sock.destroy()
   })
-  app.addHook('onResponse', async (request) => { if (closing) request.raw.socket?.end() })
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (closing) request.raw.socket?.end()
+    done()
+  })
   app.addHook('onClose', async () => { if (!deps.coze) coze.close() })
 
   await app.register(requestLimits, { trust })

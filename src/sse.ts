@@ -64,19 +64,22 @@ export class SseStream {
     this.aborter.abort()
   }
 
-  /** Writes one frame; resolves when the socket can take more. */
-  async send (frame: unknown): Promise<void> {
-    await this.write(`data: ${JSON.stringify(frame)}\n\n`)
+  // The writes return a promise only when the socket is full (await it: backpressure);
+  // otherwise nothing, so a frame costs no promise of its own.
+
+  /** Writes one frame; the promise, if any, resolves when the socket can take more. */
+  send (frame: unknown): Promise<void> | undefined {
+    return this.write(`data: ${JSON.stringify(frame)}\n\n`)
   }
 
   /** A heartbeat comment now, e.g. when the upstream sends its own keep-alive (Coze PING). */
-  async ping (): Promise<void> {
-    await this.write(': heartbeat\n\n')
+  ping (): Promise<void> | undefined {
+    return this.write(': heartbeat\n\n')
   }
 
   /** A raw `data:` payload, for wire formats such as OpenAI's `[DONE]`. */
-  async sendRaw (payload: string): Promise<void> {
-    await this.write(`data: ${payload}\n\n`)
+  sendRaw (payload: string): Promise<void> | undefined {
+    return this.write(`data: ${payload}\n\n`)
   }
 
   end (): void {
@@ -86,22 +89,25 @@ export class SseStream {
     this.body.end()
   }
 
-  private async write (text: string): Promise<void> {
+  private write (text: string): Promise<void> | undefined {
     if (this.closed) return
     this.armHeartbeat()
     if (!this.body.write(text) && !this.signal.aborted) {
-      await Promise.race([once(this.body, 'drain'), once(this.aborter.signal, 'abort')])
+      return Promise.race([once(this.body, 'drain'), once(this.aborter.signal, 'abort')]).then(() => {})
     }
   }
 
+  /** The heartbeat comes after heartbeatMs without a write: one timer per stream, refreshed by every write. */
   private armHeartbeat (): void {
-    clearTimeout(this.heartbeat)
-    this.heartbeat = setTimeout(() => {
-      if (this.closed) return
-      this.body.write(': heartbeat\n\n')
-      this.armHeartbeat()
-    }, this.opts.heartbeatMs)
+    if (this.heartbeat) { this.heartbeat.refresh(); return }
+    this.heartbeat = setTimeout(this.beat, this.opts.heartbeatMs)
     this.heartbeat.unref()
+  }
+
+  private readonly beat = (): void => {
+    if (this.closed) return
+    this.body.write(': heartbeat\n\n')
+    this.heartbeat!.refresh()
   }
 
   private cleanup (): void {
@@ -112,8 +118,8 @@ export class SseStream {
 
 /** How one client format writes a stream of pipeline events. */
 export interface SseWire<E> {
-  /** Writes the frames for one event. */
-  event (sse: SseStream, ev: E): Promise<void>
+  /** Writes the frames for one event (a promise: wait for it before the next). */
+  event (sse: SseStream, ev: E): Promise<void> | undefined
   /** Writes the error frame(s). */
   error (sse: SseStream, err: GatewayError): Promise<void>
   /** Writes the closing frame(s) after success or error. */
@@ -166,7 +172,8 @@ async function relay<E> (
   let outcome: StreamOutcome = 'completed'
   try {
     for (let r = first; !r.done; r = await it.next()) {
-      await wire.event(sse, r.value)
+      const written = wire.event(sse, r.value)
+      if (written) await written
       const t = obs.deltaWritten()
       if (t) metrics.firstDeltaSent(surface, t.first_delta_ms!, t.gateway_ms)
       if (sse.closed) break

@@ -91,18 +91,32 @@ export default fp(async function accessControl (app: FastifyInstance) {
     })
   }
 
-  app.addHook('preParsing', async (request, reply, payload) => {
+  // Callback style: a request without a per-key rate costs no promise here.
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    const key = admit(request)
+    if (!key?.rpm || !keyLimit) return done(null, payload)
+    keyLimit(request).then((r) => {
+      if (!r.isAllowed) {
+        void reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', r.remaining).header('x-ratelimit-reset', r.ttlInSeconds)
+        if (r.isExceeded) return done(errors.keyRateLimited(key.rpm!, r.ttl / 1000, key.origins !== undefined))
+      }
+      done(null, payload)
+    }, (err: unknown) => done(errors.limitStoreUnavailable(err)))
+  })
+
+  /** The checks of a request's origin and key (throws the refusal); the key found, if any. */
+  const admit = (request: FastifyRequest): ApiKey | undefined => {
     const pattern = request.routeOptions.url
-    if (request.method === 'OPTIONS' || pattern === undefined) return payload
+    if (request.method === 'OPTIONS' || pattern === undefined) return undefined
     const access = routeAccess(pattern, request.routeOptions.config.access)
-    if (access === 'public') return payload
+    if (access === 'public') return undefined
 
     const origin = request.headers.origin
     const normalized = origin === undefined ? undefined : normalizeOrigin(origin) ?? origin.toLowerCase()
     if (normalized !== undefined && corsOrigins && !corsOrigins.has(normalized) && normalized !== `${request.protocol}://${request.host}`.toLowerCase()) {
       throw errors.originNotAllowed(origin!)
     }
-    if (!keys.enabled) return payload
+    if (!keys.enabled) return undefined
 
     const raw = presentedKey(request)
     if (!raw) throw errors.keyMissing()
@@ -114,17 +128,8 @@ export default fp(async function accessControl (app: FastifyInstance) {
     if (key.origins && !(normalized && key.origins.has(normalized))) throw errors.keyOriginNotAllowed(key.name, origin)
     request.principal = key
     if (!key.scopes.has(access)) throw errors.scopeMissing(key.name, access, `${request.method} ${pattern}`)
-
-    if (key.rpm && keyLimit) {
-      let r: Awaited<ReturnType<typeof keyLimit>>
-      try { r = await keyLimit(request) } catch (err) { throw errors.limitStoreUnavailable(err) }
-      if (!r.isAllowed) {
-        void reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', r.remaining).header('x-ratelimit-reset', r.ttlInSeconds)
-        if (r.isExceeded) throw errors.keyRateLimited(key.rpm, r.ttl / 1000, key.origins !== undefined)
-      }
-    }
-    return payload
-  })
+    return key
+  }
 
   if (config.access.allowedBots && config.COZE_BOT_ID && !config.access.allowedBots.has(config.COZE_BOT_ID)) {
     app.log.warn({ default_bot_id: config.COZE_BOT_ID }, 'COZE_BOT_ID is not in ALLOWED_BOT_IDS: requests that rely on the default bot get 403')

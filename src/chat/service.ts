@@ -100,7 +100,7 @@ export class ChatService {
       const info: Turn = { user_id: userId }
       const route = await sessions.routeOf(req.conversation_id, owner)
       for await (const ev of streamToolOutputs(this.d.coze, turn, { ...this.streamOptions(ctx), ...route })) {
-        await this.spend(ev, ctx)
+        if (isTerminal(ev)) await this.spend(ev, ctx)
         if (ev.type === 'chat_completed' && owner) await this.afterTurn(() => sessions.recordTurn(undefined, ev.conversation_id, owner))
         yield w.emit(ev, info)
       }
@@ -126,9 +126,12 @@ export class ChatService {
     return given || this.d.config.DEFAULT_USER_ID || SURFACES[surface].fallbackUser
   }
 
-  /** The real usage of a finished turn counts against the key's daily budget. */
-  private async spend (ev: UpstreamEvent, ctx: ChatContext): Promise<void> {
-    if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await this.afterTurn(() => this.d.access.spend(ctx.principal, ev.usage.token_count))
+  /**
+   * The real usage of a finished turn counts against the key's daily budget. Called for the
+   * terminal event only (isTerminal): an await per delta costs promises and ticks per event.
+   */
+  private spend (ev: Terminal, ctx: ChatContext): Promise<void> {
+    return this.afterTurn(() => this.d.access.spend(ctx.principal, ev.usage.token_count))
   }
 
   /**
@@ -217,8 +220,10 @@ export class ChatService {
       // (deadline 0: no conversation, so no 4016 to wait out)
       for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, 0, undefined, cred.retry)) {
         if (ev.type === 'chat_created') sessions.claimCreated(ev.conversation_id, owner, cred.current.credential.index)
-        else if (ev.type === 'chat_completed' || ev.type === 'tool_calls') await sessions.settle()
-        await this.spend(ev, ctx)
+        else if (isTerminal(ev)) {
+          await sessions.settle()
+          await this.spend(ev, ctx)
+        }
         yield w.emit(ev, info)
       }
       return
@@ -229,7 +234,7 @@ export class ChatService {
       await sessions.checkConversation(conversationId, owner, strict)
       const cred = this.credentialFor(owner, await sessions.credentialOf(conversationId), true)
       for await (const ev of this.retrying(run, { lease: cred.current }, ctx.signal, deadline, undefined, cred.retry)) {
-        await this.spend(ev, ctx)
+        if (isTerminal(ev)) await this.spend(ev, ctx)
         if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(undefined, conversationId, owner, cred.current.credential.index))
         yield w.emit(ev, info)
       }
@@ -283,7 +288,7 @@ export class ChatService {
           } else if (ev.type === 'tool_calls') {
             await sessions.settle()
           }
-          await this.spend(ev, ctx)
+          if (isTerminal(ev)) await this.spend(ev, ctx)
           yield w.emit(ev, info)
         }
         return
@@ -337,7 +342,7 @@ export class ChatService {
       }
       const patch = { conversation_id: conversationId, additional_messages: messages(fresh), lease: cred.current }
       for await (const ev of this.retrying(run, patch, signal, deadline, recover, failover)) {
-        await this.spend(ev, ctx)
+        if (isTerminal(ev)) await this.spend(ev, ctx)
         if (ev.type === 'chat_completed') await this.afterTurn(() => sessions.recordTurn(sessionId, ev.conversation_id, owner, cred.current.credential.index))
         else if (ev.type === 'tool_calls') await this.afterTurn(() => sessions.touchSession(sessionId))
         yield w.emit(ev, info)
@@ -419,6 +424,9 @@ export class ChatService {
     }
   }
 }
+
+type Terminal = Extract<UpstreamEvent, { type: 'chat_completed' | 'tool_calls' }>
+const isTerminal = (ev: UpstreamEvent): ev is Terminal => ev.type === 'chat_completed' || ev.type === 'tool_calls'
 
 function baseTurn (req: ChatRequest, botId: string, userId: string, messages: ChatTurn['additional_messages']): ChatTurn {
   return {

@@ -2,7 +2,8 @@
 // Coze client's reports (metrics and the upstream state), the Server-Timing header of
 // JSON answers, and per request one metrics update and one log line (probes at debug).
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 import { Metrics } from '../metrics/metrics.js'
 import type { Config } from '../config.js'
 import { PROBE_PATHS } from '../public-routes.js'
@@ -54,9 +55,12 @@ export default fp(async function observability (app: FastifyInstance) {
     const status = aborted && !reply.raw.headersSent ? 499 : reply.statusCode
     metrics.http(route, request.method, status, ms)
     if (obs.split && obs.calls > 0) metrics.jsonAnswered(request.routeOptions.config.surface ?? 'api', obs.split.gateway_ms, obs.deltaArrivedMs)
-    const line = logLine(request, reply, route, status, ms, aborted)
     // a load balancer's polling does not fill the log
-    if (status < 400 && route !== undefined && PROBE_PATHS.has(route)) request.log.debug(line, 'request')
+    const probe = status < 400 && route !== undefined && PROBE_PATHS.has(route)
+    // the line is built only when it is written (LOG_LEVEL=warn writes none)
+    if (!levelEnabled(request.log, probe ? 'debug' : 'info')) return
+    const line = logLine(request, reply, route, status, ms, aborted)
+    if (probe) request.log.debug(line, 'request')
     else request.log.info(line, aborted ? 'request aborted by the client' : 'request')
   }
 
@@ -70,6 +74,11 @@ export default fp(async function observability (app: FastifyInstance) {
     done()
   })
 }, { name: 'observability', dependencies: ['request-context'] })
+
+/** pino's isLevelEnabled; a logger without it (a custom one) gets every line. */
+function levelEnabled (log: FastifyBaseLogger, level: 'debug' | 'info'): boolean {
+  return (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.(level) ?? true
+}
 
 /**
  * The one log line of a request: what it was (route pattern, key), how it ended, and for a

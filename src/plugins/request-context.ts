@@ -75,10 +75,11 @@ export default fp(async function requestContext (app: FastifyInstance) {
     }
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     request.raw.startedAt = performance.now()
     request.observation = new Observation(request.raw.startedAt)
     request.res = reply.raw
     void reply.header('x-request-id', request.id)
+    done()
   })
 }, { name: 'request-context' })

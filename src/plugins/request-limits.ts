@@ -75,9 +75,9 @@ export default fp(async function requestLimits (app: FastifyInstance, opts: { tr
   app.decorateRequest('bodyTimedOut', null)
 
   // Not a preflight: answered here, before @fastify/cors would send its text/plain 400.
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'OPTIONS' || (request.headers.origin && request.headers['access-control-request-method'])) return
-    return sendError(request, reply, errors.notPreflight(), surfaceForPath(request.url), config)
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method !== 'OPTIONS' || (request.headers.origin && request.headers['access-control-request-method'])) return done()
+    sendError(request, reply, errors.notPreflight(), surfaceForPath(request.url), config)
   })
 
   app.addHook('onRequest', (request, reply, done) => {

@@ -100,9 +100,9 @@ export const streamEnd: Pick<SseWire<unknown>, 'error' | 'end'> = {
 }
 
 export const chatWire: SseWire<ChatEvent> = {
-  async event (sse, ev) {
+  event (sse, ev) {
     const frame = chatFrame(ev)
-    if (frame) await sse.send(frame)
+    return frame && sse.send(frame)
   },
   ...streamEnd
 }
