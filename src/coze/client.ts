@@ -35,6 +35,8 @@ export interface CozeClientOptions {
   requestTimeoutMs: number
   /** COZE_TRANSPORT: how the hot path's streams reach Coze (default undici: the lean transport) */
   transport?: CozeTransport | undefined
+  /** COZE_HTTP2: the lean transport's streams share HTTP/2 connections (h2 over TLS, h2c over http:) */
+  http2?: boolean | undefined
   /** Replaces the transport of the SDK's streaming calls (the benchmark injects axios's http adapter for its before/after). */
   streamAdapter?: AxiosAdapter | undefined
 }
@@ -60,6 +62,8 @@ export interface CozeClient {
   api: CozeAPI
   credentials: CredentialPool
   transport: CozeTransport
+  /** The lean transport speaks HTTP/2 (COZE_HTTP2=true with COZE_TRANSPORT=undici). */
+  http2: boolean
   /** The lean transport of the hot path's streams; undefined with COZE_TRANSPORT=sdk. */
   streams: StreamTransport | undefined
   /** Per-call options: abort signal, timeout (non-stream), logid capture, the call's token; `onPath` gets the request's path. */
@@ -132,11 +136,12 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
     }
   })
   const transport = opts.transport ?? 'undici'
-  const lean = transport === 'undici' ? createStreamTransport(opts.baseURL, api) : undefined
+  const lean = transport === 'undici' ? createStreamTransport(opts.baseURL, api, { http2: opts.http2 === true }) : undefined
   return {
     api,
     credentials,
     transport,
+    http2: lean !== undefined && opts.http2 === true,
     streams: lean,
     requestTimeoutMs: opts.requestTimeoutMs,
     recorder: undefined,

@@ -17,11 +17,14 @@
 //   `error` event (the parser does that, as the SDK's does).
 // Per call: one undici request, one parser, one small queue; no AbortSignal (the stream
 // guard calls abort()), no Readable, no async generator.
+// With COZE_HTTP2=true the calls share HTTP/2 connections (./h2-dispatcher.ts): a quiet stream
+// then costs an HTTP/2 stream, not a socket and its file descriptor.
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import type { Transform } from 'node:stream'
 import { APIError, APIUserAbortError, TimeoutError, type CozeAPI } from '@coze/api'
 import type { AxiosResponseHeaders } from 'axios'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
+import { createH2Dispatcher } from './h2-dispatcher.js'
 import { CozeSseParser, type RawEvent } from './sse-parser.js'
 
 export type { RawEvent } from './sse-parser.js'
@@ -51,14 +54,22 @@ const HIGH_WATER = 64
  * @param api the SDK client: its user agent headers are taken from it (once, on the first
  *   call), so the two transports cannot drift apart
  * @param opts.env a proxy in HTTP(S)_PROXY is honoured (undici's EnvHttpProxyAgent, with NO_PROXY)
+ * @param opts.http2 COZE_HTTP2: HTTP/2 (ALPN h2 over TLS, h2c with prior knowledge over http:);
+ *   through a proxy, HTTP/1.1 as before
  */
-export function createStreamTransport (baseURL: string, api: CozeAPI, opts: { keepAliveTimeoutMs?: number, env?: NodeJS.ProcessEnv } = {}): StreamTransport {
+export function createStreamTransport (baseURL: string, api: CozeAPI, opts: { keepAliveTimeoutMs?: number, env?: NodeJS.ProcessEnv, http2?: boolean } = {}): StreamTransport {
   const env = opts.env ?? process.env
   const keepAliveTimeout = opts.keepAliveTimeoutMs ?? 10_000
-  const dispatcher: Dispatcher = PROXY_ENV.some((k) => env[k])
-    ? new EnvHttpProxyAgent({ keepAliveTimeout })
-    : new Agent({ keepAliveTimeout })
   const base = new URL(baseURL)
+  const proxied = PROXY_ENV.some((k) => env[k])
+  const h2 = opts.http2 === true && !proxied
+  const dispatcher: Dispatcher = proxied
+    ? new EnvHttpProxyAgent({ keepAliveTimeout })
+    : h2 ? createH2Dispatcher(base, keepAliveTimeout) : new Agent({ keepAliveTimeout })
+  // undici holds a non-idempotent request (a POST) back while another is in flight on its
+  // connection: over HTTP/2 that would be one connection per stream. Marked idempotent, the
+  // calls share connections; undici retries nothing on its own either way.
+  const idempotent = h2
   const origin = base.origin
   const prefix = base.pathname.replace(/\/+$/, '')
   let sdkHeaders: Promise<string[]> | undefined
@@ -87,6 +98,7 @@ export function createStreamTransport (baseURL: string, api: CozeAPI, opts: { ke
           method: 'POST',
           headers: headersFor(token, sdk),
           body: payload,
+          ...(idempotent ? { idempotent } : {}),
           // the stream guard bounds the wait for the first event and the silences between events
           headersTimeout: 0,
           bodyTimeout: 0
