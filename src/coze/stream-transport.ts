@@ -24,7 +24,7 @@ import type { Transform } from 'node:stream'
 import { APIError, APIUserAbortError, TimeoutError, type CozeAPI } from '@coze/api'
 import type { AxiosResponseHeaders } from 'axios'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
-import { createH2Dispatcher } from './h2-dispatcher.js'
+import { createH2Dispatcher, type StreamDispatcher } from './h2-dispatcher.js'
 import { CozeSseParser, type RawEvent } from './sse-parser.js'
 
 export type { RawEvent } from './sse-parser.js'
@@ -63,7 +63,7 @@ export function createStreamTransport (baseURL: string, api: CozeAPI, opts: { ke
   const base = new URL(baseURL)
   const proxied = PROXY_ENV.some((k) => env[k])
   const h2 = opts.http2 === true && !proxied
-  const dispatcher: Dispatcher = proxied
+  const dispatcher: StreamDispatcher = proxied
     ? new EnvHttpProxyAgent({ keepAliveTimeout })
     : h2 ? createH2Dispatcher(base, keepAliveTimeout) : new Agent({ keepAliveTimeout })
   // undici holds a non-idempotent request (a POST) back while another is in flight on its
