@@ -146,8 +146,9 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
     requests.push(rec)
     if (requests.length > MAX_RECORDED) requests.shift()
     let cutByServer = false
-    res.once('finish', () => { rec.finished = true })
-    // (node:http2's response says writableFinished once its stream closed: writableEnded tells)
+    // (node:http2's response emits finish and says writableFinished once its stream closed,
+    // reset or not: writableEnded tells)
+    res.once('finish', () => { if (res.writableEnded) rec.finished = true })
     res.once('close', () => { if (!(res.writableFinished && res.writableEnded) && !cutByServer && !rt.closing) rec.aborted = true })
 
     const found = router.find(method, path)
