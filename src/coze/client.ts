@@ -62,7 +62,7 @@ export interface CozeClient {
   api: CozeAPI
   credentials: CredentialPool
   transport: CozeTransport
-  /** The lean transport speaks HTTP/2 (COZE_HTTP2=true with COZE_TRANSPORT=undici). */
+  /** The lean transport speaks HTTP/2 (COZE_HTTP2=true with COZE_TRANSPORT=undici, no HTTP(S)_PROXY). */
   http2: boolean
   /** The lean transport of the hot path's streams; undefined with COZE_TRANSPORT=sdk. */
   streams: StreamTransport | undefined
@@ -141,7 +141,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
     api,
     credentials,
     transport,
-    http2: lean !== undefined && opts.http2 === true,
+    http2: lean?.http2 === true,
     streams: lean,
     requestTimeoutMs: opts.requestTimeoutMs,
     recorder: undefined,

@@ -40,6 +40,8 @@ export interface StreamTransport {
   /** POST `path` (after the base URL) with a JSON `body`; yields the SSE events, mapped by `map`. */
   stream<T = RawEvent> (path: string, body: unknown, token: string, hooks: StreamHooks, map?: (ev: RawEvent) => T): AsyncIterableIterator<T>
   close (): Promise<void>
+  /** the streams go over HTTP/2 (COZE_HTTP2=true, no proxy) */
+  readonly http2: boolean
 }
 
 const PROXY_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']
@@ -108,7 +110,8 @@ export function createStreamTransport (baseURL: string, api: CozeAPI, opts: { ke
       sdkHeaders.then(send, (err: unknown) => call.fail(err))
       return call
     },
-    close: () => dispatcher.close()
+    close: () => dispatcher.close(),
+    http2: h2
   }
 }
 

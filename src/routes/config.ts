@@ -30,7 +30,7 @@ const ConfigData = Type.Object({
   version: Type.String(),
   upstream_mode: Type.String({ description: 'coze, or emulator in demo mode' }),
   coze_transport: Type.String({ description: 'COZE_TRANSPORT: undici (the lean transport of the chat, chatflow and workflow streams) or sdk (every Coze call through the @coze/api SDK)' }),
-  coze_http2: Type.Boolean({ description: 'COZE_HTTP2 in effect: the lean transport\'s streams share HTTP/2 connections to Coze (false with COZE_TRANSPORT=sdk, which stays HTTP/1.1)' }),
+  coze_http2: Type.Boolean({ description: 'COZE_HTTP2 in effect: the lean transport\'s streams share HTTP/2 connections to Coze (false with COZE_TRANSPORT=sdk or behind HTTP(S)_PROXY, which stay HTTP/1.1)' }),
   token: Type.Object({ configured: Type.Boolean() }, { description: 'Only whether a token is set; never its value' }),
   coze_auth: CozeAuth,
   credentials: Type.Array(CredentialState, { description: 'Each Coze credential of the pool and its state' }),

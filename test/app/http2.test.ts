@@ -1,6 +1,8 @@
 // COZE_HTTP2=true: the lean transport's streams share a few HTTP/2 connections (h2c over the
 // emulator's loopback port), every other Coze call stays HTTP/1.1 through the SDK.
 import { afterEach, describe, expect, it } from 'vitest'
+import { CozeAPI } from '@coze/api'
+import { createStreamTransport } from '../../src/coze/stream-transport.js'
 import { parseSse, startStack, userMsg, type Stack } from '../helpers/stack.js'
 
 const STREAMS = 200
@@ -56,5 +58,13 @@ describe('COZE_HTTP2', () => {
     const res = await s.app.inject({ method: 'POST', url: '/api/v1/chat', payload: { user_id: 'u', messages: [userMsg('hi')], stream: true } })
     expect(parseSse(res.body).at(-1)?.type).toBe('end')
     expect(s.emu.connections.h2c).toBe(0)
+  })
+
+  it('stays HTTP/1.1 behind HTTP(S)_PROXY (the proxy tunnel is HTTP/1.1)', async () => {
+    const api = new CozeAPI({ token: 't', baseURL: 'https://api.coze.cn' })
+    const proxied = createStreamTransport('https://api.coze.cn', api, { http2: true, env: { HTTPS_PROXY: 'http://proxy.invalid:3128' } })
+    const direct = createStreamTransport('https://api.coze.cn', api, { http2: true, env: {} })
+    expect([proxied.http2, direct.http2]).toEqual([false, true])
+    await Promise.all([proxied.close(), direct.close()])
   })
 })
