@@ -20,6 +20,7 @@ import type { UploadInput, UploadResult } from './clients/upload.js'
 import type { Target } from './clients/exchange.js'
 import { summarize, summaryMarkdown } from './cpuprofile-summary.js'
 import { PEERS, type PeerKey, type PeerStatus } from './lib/peers.js'
+import { H2C_STREAMS_PER_CONNECTION } from '../src/coze/h2-dispatcher.js'
 
 export interface Ctx {
   p: Params
@@ -326,11 +327,19 @@ export async function scenario2 (ctx: Ctx): Promise<Section> {
 
 // ---------------------------------------------------------------- scenario 3
 
-type StreamsRound = StreamsSummary & { streams: number, baseline: number, peak: number, peakSampled: number, fileLimit: number, idleFiles: number, maxFiles: number, overflows: number }
+type StreamsRound = StreamsSummary & { streams: number, baseline: number, peak: number, peakSampled: number, fileLimit: number, idleFiles: number, maxFiles: number, overflows: number, http2: boolean, filesPerStream: number }
 
-/** Sockets a stream holds in the gateway: the client's and the upstream one. */
-const FILES_PER_STREAM = 2
+/**
+ * Sockets a stream holds in the gateway: the client's, and over HTTP/1.1 its own to Coze.
+ * Scenario 3's gateway runs with COZE_HTTP2=true against the emulator's h2c port: its streams
+ * share HTTP/2 connections (H2C_STREAMS_PER_CONNECTION each), so 10,000 streams fit the
+ * machine's hard open-file limit of 20,000, which two sockets a stream did not. A gateway
+ * that does not report coze_http2 (the "before" one, an older build) stays on HTTP/1.1.
+ */
+const FILES_PER_STREAM = { http1: 2, http2: 1 }
 const SPARE_FILES = 16
+/** COZE_HTTP2=true: the env of scenario 3's gateway (ignored by a build that predates it) */
+const STREAMS_ENV = { COZE_HTTP2: 'true' }
 
 /** The slow bot's pace for n streams: every stream lives long enough to overlap all the others (opening them takes n / streamOpenPerS). */
 export function streamPaceMs (p: Params, n: number): number {
@@ -356,13 +365,24 @@ async function warmGateway (ctx: Ctx, entry: GatewayEntry, env: Record<string, s
   return gw
 }
 
-/** How many of n streams the gateway's open-file limit holds. */
-function streamsHeld (ctx: Ctx, gw: Server, n: number): { streams: number, fileLimit: number, idleFiles: number } {
+/** Whether the gateway's streams go to Coze over HTTP/2, as it reports it (/api/v1/config coze_http2). */
+async function upstreamHttp2 (gw: Server): Promise<boolean> {
+  const r = await fetch(`${gw.url}/api/v1/config`)
+  const body = await r.json() as { data?: { coze_http2?: unknown } }
+  return body.data?.coze_http2 === true
+}
+
+/** How many of n streams the gateway's open-file limit holds: a socket or two each, and over HTTP/2 one upstream connection per H2C_STREAMS_PER_CONNECTION. */
+function streamsHeld (ctx: Ctx, gw: Server, n: number, http2: boolean): { streams: number, fileLimit: number, idleFiles: number, filesPerStream: number } {
   const fileLimit = openFileLimit(gw.proc.pid)
   const idleFiles = openFiles(gw.proc.pid)
-  const streams = Math.min(n, Math.floor((fileLimit - idleFiles - SPARE_FILES) / FILES_PER_STREAM))
+  const filesPerStream = http2 ? FILES_PER_STREAM.http2 : FILES_PER_STREAM.http1
+  const free = fileLimit - idleFiles - SPARE_FILES
+  const streams = Math.min(n, http2
+    ? Math.floor((free - 1) * H2C_STREAMS_PER_CONNECTION / (H2C_STREAMS_PER_CONNECTION + 1))
+    : Math.floor(free / filesPerStream))
   if (streams < n) ctx.log(`the gateway's open-file limit (${fileLimit}) holds ${streams} streams, not ${n}`)
-  return { streams, fileLimit, idleFiles }
+  return { streams, fileLimit, idleFiles, filesPerStream }
 }
 
 /**
@@ -371,9 +391,10 @@ function streamsHeld (ctx: Ctx, gw: Server, n: number): { streams: number, fileL
  * raise): the round says how many it ran.
  */
 async function streamsRound (ctx: Ctx, n: number, entry: GatewayEntry, env: Record<string, string> = {}): Promise<StreamsRound> {
-  const gw = await warmGateway(ctx, entry, env)
+  const gw = await warmGateway(ctx, entry, { ...STREAMS_ENV, ...env })
   try {
-    const { streams, fileLimit, idleFiles } = streamsHeld(ctx, gw, n)
+    const http2 = await upstreamHttp2(gw)
+    const { streams, fileLimit, idleFiles, filesPerStream } = streamsHeld(ctx, gw, n, http2)
     let maxFiles = idleFiles
     const overflows0 = listenOverflows()
     const t = setInterval(() => { try { maxFiles = Math.max(maxFiles, openFiles(gw.proc.pid)) } catch { /* gone */ } }, 250)
@@ -381,7 +402,7 @@ async function streamsRound (ctx: Ctx, n: number, entry: GatewayEntry, env: Reco
     const peak = s.hwmReset ? Math.max(s.peakHwm, s.peakSampled) : s.peakSampled
     const overflows = listenOverflows() - overflows0
     if (s.result.errors > 0) ctx.log(`scenario 3: ${s.result.errors} errors ${JSON.stringify(s.result.errorKinds)}; the gateway ${gw.proc.child.exitCode === null ? 'is alive' : `exited (${gw.proc.child.exitCode})`}, ${maxFiles} files open at most, ${overflows} listen-queue overflows on the machine meanwhile; its last output:\n${gw.proc.output().slice(-1500)}`)
-    return { ...s.result, streams, baseline: s.baseline, peak, peakSampled: s.peakSampled, fileLimit, idleFiles, maxFiles, overflows }
+    return { ...s.result, streams, baseline: s.baseline, peak, peakSampled: s.peakSampled, fileLimit, idleFiles, maxFiles, overflows, http2, filesPerStream }
   } finally {
     await gw.proc.stop()
   }
@@ -437,8 +458,10 @@ export async function scenario3 (ctx: Ctx): Promise<Section> {
   for (const rs of Object.values(results)) for (const x of rs) for (const [k, v] of Object.entries(x.errorKinds)) kinds[k] = (kinds[k] ?? 0) + v
   const allOverlapped = big.every((x) => x.maxOpen === x.streams)
   const limits = [...new Set(Object.values(results).flat().map((x) => x.fileLimit))]
+  const proto = (rs: StreamsRound[]) => rs.length === 0 ? '–' : rs.every((x) => x.http2) ? 'HTTP/2 (h2c)' : rs.every((x) => !x.http2) ? 'HTTP/1.1' : 'HTTP/2 and HTTP/1.1'
+  const allH2 = Object.values(results).flat().every((x) => x.http2)
   const profiling = before.length
-    ? [table([`figure (scenario 3, ${nAb.toLocaleString('en-US')} streams, this run)`, 'before: streams on axios http', 'after: streams on undici', 'after / before'], [
+    ? [table([`figure (scenario 3, ${nAb.toLocaleString('en-US')} streams, this run)`, `before: streams on axios http, ${proto(before)} to Coze`, `after: streams on undici, ${proto(after)} to Coze`, 'after / before'], [
         ['peak RSS', fmtSpread(spread(before.map((x) => x.peak / MB)), 0, ' MB'), fmtSpread(spread(after.map((x) => x.peak / MB)), 0, ' MB'), `${fmtSpread(spread(after.map((x, i) => before[i] ? x.peak / before[i]!.peak : NaN)), 2)}×`],
         ['RSS per stream', fmtSpread(spread(before.map(perStreamKb)), 1, ' KB'), fmtSpread(spread(after.map(perStreamKb)), 1, ' KB'), '–'],
         ['errors', String(sum(before.map((x) => x.errors))), String(sum(after.map((x) => x.errors))), '–']
@@ -455,18 +478,24 @@ export async function scenario3 (ctx: Ctx): Promise<Section> {
       'A stream counts as open from its first bytes (the gateway\'s SSE headers leave with the first frame) to its end; "open at once" merges the clients\' timestamps. ' +
       'A stream counts as good only if it answers 200, relays every delta, then `chat_completed` and `end`. ' +
       'Peak RSS is the gateway process\'s `VmHWM` (reset through `/proc/<pid>/clear_refs` before the load) and `VmRSS` polled every 20 ms, whichever is higher; RSS per stream is (peak − baseline) / N. ' +
-      `The gateway, the emulator and the clients run with an open-file limit of ${limits.map((l) => l.toLocaleString('en-US')).join(' / ')} (raised by the benchmark with \`ulimit -n\` in the shell that starts them; the product sets none).`,
+      `The gateway, the emulator and the clients run with an open-file limit of ${limits.map((l) => l.toLocaleString('en-US')).join(' / ')} (raised by the benchmark with \`ulimit -n\` in the shell that starts them; the product sets none). ` +
+      (allH2
+        ? `**The gateway's upstream here is HTTP/2 (h2c)**: it runs with \`COZE_HTTP2=true\` against the emulator's h2c port, so its streams share a few connections to Coze (up to ${H2C_STREAMS_PER_CONNECTION.toLocaleString('en-US')} streams each) and a stream holds one socket in the gateway, the client's. `
+        : `**The gateway's upstream here is ${proto(Object.values(results).flat())}**: it was started with \`COZE_HTTP2=true\` but did not report \`coze_http2: true\` in every round. `) +
+      'Why: over HTTP/1.1 a stream holds two sockets (the client\'s and its own to Coze), and the hard open-file limit then holds half as many streams as it has files (raising a hard limit needs CAP_SYS_RESOURCE, which this machine does not grant: 20,000 files held 9,979 streams). The clients still speak HTTP/1.1 to the gateway, a socket per stream.' +
+      (before.length ? ' The "before" gateway does not use COZE_HTTP2 (its streams go through the SDK; an older build does not know it): it stays on HTTP/1.1.' : ''),
       table(['streams', 'bot', 'errors', 'open at once (max)', 'gateway files open (max)', 'baseline RSS', 'peak RSS', 'RSS per stream', 'all open after', 'opened', 'run time'], rows),
       Object.keys(kinds).length
         ? `Error kinds: ${Object.entries(kinds).map(([k, v]) => `${k} × ${v}`).join(', ')}. Connections the machine dropped from full listen queues during the rounds (\`TcpExt ListenOverflows\`, every process on the machine): ${Object.values(results).flat().map((x) => x.overflows).join(', ')}; a gateway too busy to accept (GC pauses with a large heap, a shared machine) shows there, its clients then see resets and timeouts.`
         : 'No stream failed.',
-      ...(short.length ? [`**${nMax.toLocaleString('en-US')} streams could not be held on this machine**: each stream holds ${FILES_PER_STREAM} sockets in the gateway (the client's and the one to Coze), and the hard open-file limit here is ${short[0]!.fileLimit.toLocaleString('en-US')} (raising a hard limit needs CAP_SYS_RESOURCE, which this machine does not grant); the rounds ran the most streams that limit holds.`] : [])
+      ...(short.length ? [`**${nMax.toLocaleString('en-US')} streams could not be held on this machine**: each stream holds ${short[0]!.filesPerStream === 1 ? 'a socket' : `${short[0]!.filesPerStream} sockets`} in the gateway (${short[0]!.http2 ? 'the client\'s; the upstream ones are shared over HTTP/2' : 'the client\'s and the one to Coze'}), and the hard open-file limit here is ${short[0]!.fileLimit.toLocaleString('en-US')} (raising a hard limit needs CAP_SYS_RESOURCE, which this machine does not grant); the rounds ran the most streams that limit holds.`] : [])
     ],
     targets: [{
       scenario: 3,
       target: `${nMax.toLocaleString('en-US')} concurrent quiet streams in one process, 0 errors, ≤ 50 KB RSS each`,
       measured: `${errs} errors, ${fmtSpread(kb, 1, ' KB')} per stream${allOverlapped ? '' : ` (not all open at once: ${big.map((x) => x.maxOpen).join(', ')})`}` +
-        (short.length ? `; **not measured at ${nMax.toLocaleString('en-US')}**: measured at ${ran(big).join(', ')}, all the gateway's open-file limit of ${short[0]!.fileLimit.toLocaleString('en-US')} holds (${FILES_PER_STREAM} sockets a stream, ${short[0]!.idleFiles} files open idle)` : ''),
+        (short.length ? `; **not measured at ${nMax.toLocaleString('en-US')}**: measured at ${ran(big).join(', ')}, all the gateway's open-file limit of ${short[0]!.fileLimit.toLocaleString('en-US')} holds (${short[0]!.filesPerStream} socket${short[0]!.filesPerStream === 1 ? '' : 's'} a stream, ${short[0]!.idleFiles} files open idle)` : '') +
+        `; upstream ${proto(big)}`,
       pass: errs === 0 && kb.median <= 50 && allOverlapped && short.length === 0
     }],
     raw: { results, before, after }
@@ -511,9 +540,10 @@ export async function heapSnapshot (ctx: Ctx, want: number): Promise<{ markdown:
     if (Date.now() - statSync(d).mtimeMs > 3_600_000) rmSync(d, { recursive: true, force: true })
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coze-bench-heap-'))
-  const gw = await warmGateway(ctx, ctx.entry, {}, [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`])
+  const gw = await warmGateway(ctx, ctx.entry, STREAMS_ENV, [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`])
   const known = new Set<string>()
-  const n = streamsHeld(ctx, gw, want).streams
+  const http2 = await upstreamHttp2(gw)
+  const n = streamsHeld(ctx, gw, want, http2).streams
   let loaded = ''
   try {
     await sleep(500)
@@ -534,7 +564,7 @@ export async function heapSnapshot (ctx: Ctx, want: number): Promise<{ markdown:
     const d = diff(a, b, n, 25)
     return {
       dir,
-      markdown: `A fresh gateway (\`node --heapsnapshot-signal=${SNAPSHOT_SIGNAL}\`), warmed by one chat: one snapshot idle, one with ${n.toLocaleString('en-US')} quiet streams open (scenario 3's load, ${r.errors} errors). ` +
+      markdown: `A fresh gateway (\`node --heapsnapshot-signal=${SNAPSHOT_SIGNAL}\`), warmed by one chat: one snapshot idle, one with ${n.toLocaleString('en-US')} quiet streams open (scenario 3's load, ${r.errors} errors; upstream ${http2 ? 'HTTP/2 (h2c, `COZE_HTTP2=true`)' : 'HTTP/1.1'}). ` +
         'Per stream: (with streams − idle) / N, per constructor or kind of object; self size is the objects\' own bytes, retained size what freeing them would free (dominator tree, as DevTools\' Summary). ' +
         `The snapshots: \`${dir}\` (\`tsx bench/heap-summary.ts <idle> <loaded> --per ${n}\` summarises them again).\n\n` + diffMarkdown(d)
     }

@@ -84,7 +84,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.removeContentTypeParser('text/plain')
   useJsonParser(app)
 
-  const coze = deps.coze ?? createCozeClient({ baseURL: config.COZE_API_BASE, credentials: credentialPool(config, app.log), requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS, transport: config.COZE_TRANSPORT })
+  const coze = deps.coze ?? createCozeClient({ baseURL: config.COZE_API_BASE, credentials: credentialPool(config, app.log), requestTimeoutMs: config.COZE_REQUEST_TIMEOUT_MS, transport: config.COZE_TRANSPORT, http2: config.COZE_HTTP2 })
   // Disabled credentials come back when users/me passes with them again.
   coze.credentials.watch((lease) => getMe(coze, { lease }))
   app.addHook('onClose', async () => { coze.credentials.stop() })

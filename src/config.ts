@@ -36,6 +36,7 @@ export const EnvSchema = Type.Object({
   COZE_IDLE_TIMEOUT_MS: Int(60_000, 'Longest silence allowed between upstream stream events (ms)', 1),
   COZE_REQUEST_TIMEOUT_MS: Int(30_000, 'Timeout of non-streaming upstream calls (ms)', 1),
   COZE_TRANSPORT: Type.Union([Type.Literal('undici'), Type.Literal('sdk')], { default: 'undici', description: 'How the chat, chatflow and workflow streams reach Coze: undici (a lean transport that speaks what the SDK speaks) or sdk (through the @coze/api SDK, as every other call)' }),
+  COZE_HTTP2: Bool(false, 'The lean transport (COZE_TRANSPORT=undici) multiplexes its streams over HTTP/2: ALPN h2 for an https: COZE_API_BASE (HTTP/1.1 when the server offers no h2), h2c with prior knowledge for an http: one; the SDK\'s calls stay HTTP/1.1'),
   COZE_WORKFLOW_TIMEOUT_MS: Int(600_000, 'Timeout of synchronous workflow runs (run without stream/is_async, execute) (ms)', 1),
   SSE_HEARTBEAT_MS: Int(15_000, 'Heartbeat comment interval while the upstream is silent (ms)', 1),
   SHUTDOWN_GRACE_MS: Int(10_000, 'Grace delay on SIGTERM before open work is cut (ms)', 1),

@@ -15,6 +15,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ COZE_TRANSPORT: 'sdk' }).COZE_TRANSPORT).toBe('sdk')
   })
 
+  it('COZE_HTTP2: false by default, true or false when set', () => {
+    expect(loadConfig({}).COZE_HTTP2).toBe(false)
+    expect(loadConfig({ COZE_HTTP2: 'true' }).COZE_HTTP2).toBe(true)
+    expect(loadConfig({ COZE_HTTP2: 'false' }).COZE_HTTP2).toBe(false)
+  })
+
   it('refuses bad values with one line per variable, naming it, what is allowed and what it got', () => {
     let message = ''
     try { loadConfig({ PORT: 'abc', SESSION_STORE: 'mongo', RATE_LIMIT_REQUESTS: '0' }) } catch (e) {
@@ -36,6 +42,7 @@ describe('configuration mistakes', () => {
     ['TRUST_PROXY=-1', { TRUST_PROXY: '-1' }, /^Invalid configuration: TRUST_PROXY: .*\(got "-1"\)$/],
     ['TRUST_PROXY=10.0.0.0/99', { TRUST_PROXY: '10.0.0.0/99' }, /^Invalid configuration: TRUST_PROXY: /],
     ['COZE_TRANSPORT=fetch', { COZE_TRANSPORT: 'fetch' }, /^Invalid configuration: COZE_TRANSPORT: must be one of undici, sdk \(got "fetch"\)$/],
+    ['COZE_HTTP2=yes', { COZE_HTTP2: 'yes' }, /^Invalid configuration: COZE_HTTP2: must be boolean \(got "yes"\)$/],
     ['PORT=99999', { PORT: '99999' }, /^Invalid configuration: PORT: must be <= 65535 \(got "99999"\)$/],
     ['PORT=-1', { PORT: '-1' }, /^Invalid configuration: PORT: must be >= 0/],
     ['CORS_ORIGINS=""', { CORS_ORIGINS: '' }, /^Invalid configuration: CORS_ORIGINS: empty\. Set \* to allow any origin/],

@@ -27,6 +27,8 @@ export interface CozeClientOptions {
   requestTimeoutMs: number
   /** COZE_TRANSPORT: how the hot path's streams reach Coze (default undici: the lean transport) */
   transport?: CozeTransport | undefined
+  /** COZE_HTTP2: the lean transport's streams share HTTP/2 connections (h2 over TLS, h2c over http:) */
+  http2?: boolean | undefined
   /** Replaces the transport of the SDK's streaming calls (the benchmark injects axios's http adapter for its before/after). */
   streamAdapter?: AxiosAdapter | undefined
 }
@@ -55,6 +57,8 @@ export interface CozeClient {
   sdk (): Promise<CozeAPI>
   credentials: CredentialPool
   transport: CozeTransport
+  /** The lean transport speaks HTTP/2 (COZE_HTTP2=true with COZE_TRANSPORT=undici, no HTTP(S)_PROXY). */
+  http2: boolean
   /** The lean transport of the hot path's streams; undefined with COZE_TRANSPORT=sdk. */
   streams: StreamTransport | undefined
   /** Per-call options: abort signal, timeout (non-stream), logid capture, the call's token; `onPath` gets the request's path. */
@@ -109,6 +113,7 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
     },
     credentials,
     transport,
+    http2: false,
     streams: undefined,
     requestTimeoutMs: opts.requestTimeoutMs,
     recorder: undefined,
@@ -127,7 +132,10 @@ export function createCozeClient (opts: CozeClientOptions): CozeClient {
       void client.streams?.close()
     }
   }
-  if (transport === 'undici') client.streams = createStreamTransport(opts.baseURL, () => client.sdk())
+  if (transport === 'undici') {
+    client.streams = createStreamTransport(opts.baseURL, () => client.sdk(), { http2: opts.http2 === true })
+    client.http2 = client.streams.http2
+  }
   return client
 }
 

@@ -17,12 +17,15 @@
 //   `error` event (the parser does that, as the SDK's does).
 // Per call: one undici request, one parser, one small queue; no AbortSignal (the stream
 // guard calls abort()), no Readable, no async generator.
+// With COZE_HTTP2=true the calls share HTTP/2 connections (./h2-dispatcher.ts): a quiet stream
+// then costs an HTTP/2 stream, not a socket and its file descriptor.
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import type { Transform } from 'node:stream'
 import type { APIError, CozeAPI } from '@coze/api'
 import { sdk } from './sdk.js'
 import type { AxiosResponseHeaders } from 'axios'
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import type { StreamDispatcher } from './h2-dispatcher.js'
 import { CozeSseParser, type RawEvent } from './sse-parser.js'
 
 export type { RawEvent } from './sse-parser.js'
@@ -38,6 +41,8 @@ export interface StreamTransport {
   /** POST `path` (after the base URL) with a JSON `body`; yields the SSE events, mapped by `map`. */
   stream<T = RawEvent> (path: string, body: unknown, token: string, hooks: StreamHooks, map?: (ev: RawEvent) => T): AsyncIterableIterator<T>
   close (): Promise<void>
+  /** the streams go over HTTP/2 (COZE_HTTP2=true, no proxy) */
+  readonly http2: boolean
 }
 
 const PROXY_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']
@@ -53,17 +58,31 @@ const HIGH_WATER = 64
  *   it, once, so the two transports cannot drift apart; its error classes are this
  *   transport's too, so both map alike (./errors.ts)
  * @param opts.env a proxy in HTTP(S)_PROXY is honoured (undici's EnvHttpProxyAgent, with NO_PROXY)
+ * @param opts.http2 COZE_HTTP2: HTTP/2 (ALPN h2 over TLS, h2c with prior knowledge over http:);
+ *   through a proxy, HTTP/1.1 as before
  */
-export function createStreamTransport (baseURL: string, api: () => Promise<CozeAPI>, opts: { keepAliveTimeoutMs?: number, env?: NodeJS.ProcessEnv } = {}): StreamTransport {
+export function createStreamTransport (baseURL: string, api: () => Promise<CozeAPI>, opts: { keepAliveTimeoutMs?: number, env?: NodeJS.ProcessEnv, http2?: boolean } = {}): StreamTransport {
   const env = opts.env ?? process.env
   const keepAliveTimeout = opts.keepAliveTimeoutMs ?? 10_000
-  const dispatcher: Dispatcher = PROXY_ENV.some((k) => env[k])
-    ? new EnvHttpProxyAgent({ keepAliveTimeout })
-    : new Agent({ keepAliveTimeout })
   const base = new URL(baseURL)
+  const proxied = PROXY_ENV.some((k) => env[k])
+  const h2 = opts.http2 === true && !proxied
+  // undici is loaded with the first call, not at start (cold start)
+  let dispatcher: StreamDispatcher | undefined
+  const load = async (): Promise<StreamDispatcher> => {
+    const { Agent, EnvHttpProxyAgent } = await import('undici')
+    dispatcher = proxied
+      ? new EnvHttpProxyAgent({ keepAliveTimeout })
+      : h2 ? (await import('./h2-dispatcher.js')).createH2Dispatcher(base, keepAliveTimeout) : new Agent({ keepAliveTimeout })
+    return dispatcher
+  }
+  // undici holds a non-idempotent request (a POST) back while another is in flight on its
+  // connection: over HTTP/2 that would be one connection per stream. Marked idempotent, the
+  // calls share connections; undici retries nothing on its own either way.
+  const idempotent = h2
   const origin = base.origin
   const prefix = base.pathname.replace(/\/+$/, '')
-  let sdkHeaders: Promise<string[]> | undefined
+  let ready: Promise<[StreamDispatcher, string[]]> | undefined
   // The headers of the last token: one array per token, not one per call.
   let lastToken: string | undefined
   let lastHeaders: string[] = []
@@ -81,7 +100,7 @@ export function createStreamTransport (baseURL: string, api: () => Promise<CozeA
       const call = new StreamCall<T>(hooks.onLogid, map)
       hooks.onAbort(call.abort)
       const payload = JSON.stringify(body)
-      const send = (sdk: string[]) => {
+      const send = ([dispatcher, sdk]: [StreamDispatcher, string[]]) => {
         if (call.settled) return
         dispatcher.dispatch({
           origin,
@@ -89,16 +108,18 @@ export function createStreamTransport (baseURL: string, api: () => Promise<CozeA
           method: 'POST',
           headers: headersFor(token, sdk),
           body: payload,
+          ...(idempotent ? { idempotent } : {}),
           // the stream guard bounds the wait for the first event and the silences between events
           headersTimeout: 0,
           bodyTimeout: 0
         }, call)
       }
-      sdkHeaders ??= api().then(userAgentHeaders)
-      sdkHeaders.then(send, (err: unknown) => call.fail(err))
+      ready ??= Promise.all([load(), api().then(userAgentHeaders)])
+      ready.then(send, (err: unknown) => call.fail(err))
       return call
     },
-    close: () => dispatcher.close()
+    close: async () => { await dispatcher?.close() },
+    http2: h2
   }
 }
 

@@ -1,11 +1,12 @@
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Server } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { RecordedRequest, RouteDef, Runtime } from './runtime.js'
 import type { FaultController } from './faults.js'
 import { FaultRegistry } from './faults.js'
 import { Store } from './state.js'
 import { Router, createRequestListener } from './server.js'
+import { createDualServer, type ConnectionCounts } from './h2c.js'
 import { chatRoutes } from './chat.js'
 import { fileRoutes } from './files.js'
 import { accountRoutes } from './account.js'
@@ -22,6 +23,7 @@ import { DEMO_PACE_DELTAS } from './pacing.js'
 
 export type { Fault, FaultController, FaultMatch, FaultSpec } from './faults.js'
 export type { RecordedRequest } from './runtime.js'
+export type { ConnectionCounts } from './h2c.js'
 export type { OAuthApp, OAuthController, MintedToken } from './oauth.js'
 export type { PaceDeltas } from './pacing.js'
 export { DEMO_PACE_DELTAS } from './pacing.js'
@@ -53,6 +55,8 @@ export interface EmulatorOptions {
   paceDeltas?: PaceDeltas
   /** shorthand for paceDeltas DEMO_PACE_DELTAS (30-80 ms) */
   demo?: boolean
+  /** the port also speaks HTTP/2 with prior knowledge (h2c), same routes, same state; default false */
+  http2?: boolean
 }
 
 export interface Emulator {
@@ -67,6 +71,8 @@ export interface Emulator {
   tokens: Set<string>
   /** OAuth JWT apps and the tokens minted for them */
   oauth: OAuthController
+  /** connections accepted since the start, by protocol (h2c only with `http2: true`) */
+  connections: ConnectionCounts
   setSlowDeltaMs(ms: number): void
   /** ends open streams and closes all sockets, so test runs never hang */
   close(): Promise<void>
@@ -98,7 +104,12 @@ export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulat
     closing: false
   }
   const requests: RecordedRequest[] = []
-  const server = createServer({ noDelay: true, keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, createRequestListener(rt, new Router(ROUTES), requests))
+  const listener = createRequestListener(rt, new Router(ROUTES), requests)
+  const h1 = createServer({ noDelay: true, keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, listener)
+  const dual = opts.http2 ? createDualServer(h1, listener) : undefined
+  const server: Server = dual?.server ?? h1
+  const connections: ConnectionCounts = dual?.counts ?? { http1: 0, h2c: 0 }
+  if (!dual) h1.on('connection', () => { connections.http1++ })
 
   const host = opts.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
@@ -121,6 +132,7 @@ export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulat
     faults,
     tokens: rt.tokens,
     oauth: rt.oauth,
+    connections,
     setSlowDeltaMs (ms: number) {
       rt.opts.slowDeltaMs = ms
     },
@@ -131,7 +143,8 @@ export async function startEmulator (opts: EmulatorOptions = {}): Promise<Emulat
         server.close(() => resolve())
         for (const s of [...rt.live]) s.stop('close')
         for (const sink of [...rt.openStreams]) sink.end()
-        server.closeAllConnections()
+        if (dual) dual.closeAllConnections()
+        else h1.closeAllConnections()
       })
       return closed
     }

@@ -219,7 +219,7 @@ function token (ctx: Ctx): void {
     const jwt = bearerOf(ctx.req.headers.authorization)
     if (!jwt) throw invalidClient('Authorization: Bearer <JWT> is required')
     const audiences = [...ACCEPTED_AUDIENCES, ...state.ownAudiences]
-    const host = ctx.req.headers.host
+    const host = ctx.rec.headers.host as string | undefined
     if (host) audiences.push(host)
     const verified = verifyJwt(state, jwt, audiences)
     const grantType = ctx.body.grant_type

@@ -37,6 +37,8 @@ export interface RecordedRequest {
   path: string
   query: Record<string, string>
   headers: Record<string, string | string[] | undefined>
+  /** '1.1', or '2.0' for HTTP/2 (h2c, with the emulator's `http2` option) */
+  httpVersion: string
   /** the request target exactly as sent (path and query string) */
   url: string
   /** the header lines exactly as sent: name, value, name, value … in order, names in their own case */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { constants as h2constants } from 'node:http2'
 import type { Ctx, RecordedRequest, RouteDef, Runtime, Upload } from './runtime.js'
 import { Stopper } from './runtime.js'
 import { CozeFault } from './errors.js'
@@ -8,6 +9,7 @@ import { boundaryOf, parseMultipart } from './multipart.js'
 import { sendCozeError, sendHttpStatus, sendJson } from './respond.js'
 import { ANONYMOUS, authenticate, bearerOf } from './auth.js'
 
+const { NGHTTP2_INTERNAL_ERROR } = h2constants
 const MAX_JSON_BYTES = 16 * 1024 * 1024
 export const MAX_RECORDED = 1000
 
@@ -74,9 +76,35 @@ function readBody (req: IncomingMessage, limit: number): Promise<Buffer | 'too_l
   })
 }
 
+/** An HTTP/2 request (node:http2's compatibility API, which the listener also serves). */
+interface H2Parts { stream?: { endAfterHeaders: boolean, destroyed: boolean, close (code: number): void } }
+const h2Of = (x: IncomingMessage | ServerResponse): H2Parts['stream'] => (x as H2Parts).stream
+
 function hasBody (req: IncomingMessage): boolean {
+  const h2 = h2Of(req)
+  if (h2) return !h2.endAfterHeaders
   const len = req.headers['content-length']
   return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined
+}
+
+/** A response whose client left (node:http2's response has no `destroyed`: its stream's). */
+function gone (res: ServerResponse): boolean {
+  return res.destroyed || h2Of(res)?.destroyed === true
+}
+
+/** The header lines as HTTP/1.1 would carry them: HTTP/2's pseudo-headers dropped, `:authority` as host. */
+function h1Headers (req: IncomingMessage): { headers: IncomingMessage['headers'], rawHeaders: string[] } {
+  const headers: IncomingMessage['headers'] = {}
+  const rawHeaders: string[] = []
+  const authority = req.headers[':authority']
+  if (typeof authority === 'string' && req.headers.host === undefined) { headers.host = authority; rawHeaders.push('host', authority) }
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!
+    if (name.startsWith(':')) continue
+    rawHeaders.push(name, req.rawHeaders[i + 1]!)
+  }
+  for (const [k, v] of Object.entries(req.headers)) if (!k.startsWith(':')) headers[k] = v
+  return { headers, rawHeaders }
 }
 
 function parseBody (raw: Buffer, contentType: string | undefined): Record<string, unknown> {
@@ -101,13 +129,15 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
     if (path.includes('//')) path = path.replace(/\/{2,}/g, '/')
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
     const method = req.method ?? 'GET'
+    const { headers, rawHeaders } = req.httpVersionMajor === 2 ? h1Headers(req) : req
     const rec: RecordedRequest = {
       method,
       path,
       query: qi < 0 ? {} : parseQuery(url.slice(qi + 1)),
-      headers: req.headers,
+      headers,
+      httpVersion: req.httpVersion,
       url,
-      rawHeaders: req.rawHeaders,
+      rawHeaders,
       body: undefined,
       rawBody: undefined,
       aborted: false,
@@ -116,8 +146,10 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
     requests.push(rec)
     if (requests.length > MAX_RECORDED) requests.shift()
     let cutByServer = false
-    res.once('finish', () => { rec.finished = true })
-    res.once('close', () => { if (!res.writableFinished && !cutByServer && !rt.closing) rec.aborted = true })
+    // (node:http2's response emits finish and says writableFinished once its stream closed,
+    // reset or not: writableEnded tells)
+    res.once('finish', () => { if (res.writableEnded) rec.finished = true })
+    res.once('close', () => { if (!(res.writableFinished && res.writableEnded) && !cutByServer && !rt.closing) rec.aborted = true })
 
     const found = router.find(method, path)
     if (!found) {
@@ -166,7 +198,7 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
                 const s = new Stopper(rt.live)
                 await s.sleep(fault.headersMs)
                 s.dispose()
-                if (s.stopped || res.destroyed) return
+                if (s.stopped || gone(res)) return
               }
               if (fault.deltaMs !== undefined) ctx.deltaMs = fault.deltaMs
               break
@@ -178,7 +210,9 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
               return
             case 'reset':
               cutByServer = true
-              req.socket.destroy()
+              // HTTP/2: the stream is reset (RST_STREAM), not the connection other streams share
+              if (h2Of(req)) h2Of(req)!.close(NGHTTP2_INTERNAL_ERROR)
+              else req.socket.destroy()
               return
             case 'hang':
               return
@@ -199,7 +233,7 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
     }
 
     run().catch((err: unknown) => {
-      if (res.headersSent || res.destroyed) {
+      if (res.headersSent || gone(res)) {
         if (!res.writableEnded) res.destroy()
         return
       }

@@ -25,6 +25,11 @@ export interface EventSink {
   end(): void
 }
 
+/** node:http2's response has no writableNeedDrain: its stream has. */
+function needsDrain (res: ServerResponse): boolean {
+  return res.writableNeedDrain ?? (res as { stream?: { writableNeedDrain: boolean } }).stream?.writableNeedDrain === true
+}
+
 export const NULL_SINK: EventSink = {
   open: true,
   write: () => undefined,
@@ -71,7 +76,7 @@ export class SseSink implements EventSink {
     if (!this.open) return undefined
     if (this.pending === '') setImmediate(this.flush)
     this.pending += frame
-    if (!this.res.writableNeedDrain) return undefined
+    if (!needsDrain(this.res)) return undefined
     return new Promise<void>((resolve) => {
       this.drainWaiter = resolve
       this.res.once('drain', () => this.releaseDrain())

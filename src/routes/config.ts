@@ -30,6 +30,7 @@ const ConfigData = Type.Object({
   version: Type.String(),
   upstream_mode: Type.String({ description: 'coze, or emulator in demo mode' }),
   coze_transport: Type.String({ description: 'COZE_TRANSPORT: undici (the lean transport of the chat, chatflow and workflow streams) or sdk (every Coze call through the @coze/api SDK)' }),
+  coze_http2: Type.Boolean({ description: 'COZE_HTTP2 in effect: the lean transport\'s streams share HTTP/2 connections to Coze (false with COZE_TRANSPORT=sdk or behind HTTP(S)_PROXY, which stay HTTP/1.1)' }),
   token: Type.Object({ configured: Type.Boolean() }, { description: 'Only whether a token is set; never its value' }),
   coze_auth: CozeAuth,
   credentials: Type.Array(CredentialState, { description: 'Each Coze credential of the pool and its state' }),
@@ -46,7 +47,7 @@ const ConfigData = Type.Object({
   max_upload_mb: Type.Integer()
 }, {
   additionalProperties: true,
-  examples: [{ api_base: 'https://api.coze.cn', default_bot_id: '7537334510896185359', default_user_id: null, log_level: 'INFO', environment: 'production', version: '1.0.0', upstream_mode: 'coze', coze_transport: 'undici', token: { configured: true }, coze_auth: { mode: 'oauth', app_id: '1150000000001', session_isolation: true, strategy: 'round-robin' }, credentials: [{ index: 0, kind: 'oauth', app_id: '1150000000001', state: 'active', cooldown_until: null, disabled_reason: null }], features: { chat: true, streaming: true, file_upload: true, user_management: true, workspace_management: true }, rate_limit: { enabled: true, requests: 100, window_seconds: 60 }, max_upload_mb: 10 }]
+  examples: [{ api_base: 'https://api.coze.cn', default_bot_id: '7537334510896185359', default_user_id: null, log_level: 'INFO', environment: 'production', version: '1.0.0', upstream_mode: 'coze', coze_transport: 'undici', coze_http2: false, token: { configured: true }, coze_auth: { mode: 'oauth', app_id: '1150000000001', session_isolation: true, strategy: 'round-robin' }, credentials: [{ index: 0, kind: 'oauth', app_id: '1150000000001', state: 'active', cooldown_until: null, disabled_reason: null }], features: { chat: true, streaming: true, file_upload: true, user_management: true, workspace_management: true }, rate_limit: { enabled: true, requests: 100, window_seconds: 60 }, max_upload_mb: 10 }]
 })
 
 const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -64,6 +65,7 @@ const configRoutes: FastifyPluginAsyncTypebox = async (app) => {
       version: c.version,
       upstream_mode: c.upstreamMode,
       coze_transport: app.coze.transport,
+      coze_http2: app.coze.http2,
       token: { configured: credentialsOf(c).length > 0 },
       coze_auth: {
         mode: pool.mode,

@@ -94,7 +94,7 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
     expect(out).not.toMatch(/"level":(50|60)/) // no error logged
   }, 60_000)
 
-  it('a start does not load the Coze SDK or axios: they come with the first Coze call (cold start)', () => {
+  it('a start loads neither the Coze SDK, axios nor undici: they come with the first Coze call (cold start)', () => {
     const meta = JSON.parse(readFileSync(join(t, 'meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string, kind: string }>, inputs: Record<string, unknown> }> }
     const key = (f: string) => Object.keys(meta.outputs).find((k) => k.endsWith(f))!
     const atStart = new Set<string>()
@@ -108,6 +108,7 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
     expect(packages).toContain('fastify')
     expect(packages).not.toContain('@coze/api')
     expect(packages).not.toContain('axios')
+    expect(packages).not.toContain('undici')
   })
 
   it('stack traces name the TypeScript sources (source maps)', () => {

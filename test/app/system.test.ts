@@ -55,6 +55,7 @@ describe('system endpoints', () => {
       version: '1.0.0',
       upstream_mode: 'emulator',
       coze_transport: process.env.COZE_TRANSPORT ?? 'undici',
+      coze_http2: false,
       token: { configured: true },
       rate_limit: { enabled: false, requests: 100, window_seconds: 60 }
     })

@@ -63,6 +63,9 @@ describe('npm run bench -- --smoke', () => {
     const byName = (s: string) => targets.find((t) => t.target.includes(s))!
     expect(byName('no coalescing').pass, byName('no coalescing').measured).toBe(true)
     expect(byName('concurrent quiet streams').measured).toMatch(/^0 errors/)
+    // scenario 3's gateway reaches Coze over HTTP/2 (COZE_HTTP2=true, the emulator's h2c port)
+    expect(byName('concurrent quiet streams').measured).toMatch(/upstream HTTP\/2 \(h2c\)$/)
+    expect(md).toContain('**The gateway\'s upstream here is HTTP/2 (h2c)**')
     expect(md).toContain('Every upload answered 200 with the full byte count stored.')
   }, 240_000)
 })

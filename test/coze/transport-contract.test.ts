@@ -9,8 +9,12 @@
 // - the upstream calls reported for the metrics, the clock's begin/end/firstDelta, and the
 //   credential pool's state afterwards.
 // Each case also checks the outcome itself, so both transports cannot be wrong alike.
+// The lean transport runs twice: over HTTP/1.1, and over HTTP/2 with prior knowledge (h2c,
+// COZE_HTTP2=true) to the emulator's same port; the HTTP/2 requests are the same but for
+// the header HTTP/2 cannot carry (connection).
 import { generateKeyPairSync } from 'node:crypto'
 import http from 'node:http'
+import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -32,6 +36,8 @@ let emu: Emulator
 let dead: string
 let odd: http.Server
 let oddUrl: string
+let oddH2: http2.Http2Server
+let oddH2Url: string
 
 // Framing the emulator never sends: a gzip-compressed chat stream; a workflow stream cut
 // inside a line and inside a UTF-8 character, with CRLF line ends, spaces around the
@@ -48,7 +54,7 @@ const WORKFLOW_SSE = Buffer.from(
   'event: Done\r\ndata: {"debug_url":"https://www.coze.cn/work_flow?execute_id=7500000000000000009"}\r\n\r\ndata: {"cut')
 
 beforeAll(async () => {
-  odd = http.createServer((req, res) => {
+  const oddHandler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     req.resume()
     req.on('end', () => {
       if (req.url === '/v3/chat') {
@@ -62,10 +68,15 @@ beforeAll(async () => {
       const next = () => { if (i < WORKFLOW_SSE.length) res.write(WORKFLOW_SSE.subarray(i, ++i), next); else res.end() }
       next()
     })
-  })
+  }
+  odd = http.createServer(oddHandler)
   await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve))
   oddUrl = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`
-  emu = await startEmulator({ oauthApps: [{ appId: APP_ID, keyId: KEY_ID, publicKey: keys.publicKey }] })
+  // the same odd server over h2c, for the HTTP/2 run
+  oddH2 = http2.createServer(oddHandler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)
+  await new Promise<void>((resolve) => oddH2.listen(0, '127.0.0.1', resolve))
+  oddH2Url = `http://127.0.0.1:${(oddH2.address() as AddressInfo).port}`
+  emu = await startEmulator({ http2: true, oauthApps: [{ appId: APP_ID, keyId: KEY_ID, publicKey: keys.publicKey }] })
   // a base URL where nothing listens
   const gone = await startEmulator()
   dead = gone.url
@@ -75,6 +86,7 @@ afterAll(async () => {
   await emu.close()
   odd.closeAllConnections()
   await new Promise((resolve) => odd.close(resolve))
+  await new Promise((resolve) => oddH2.close(resolve))
 })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -114,11 +126,19 @@ interface RunOptions {
   settle?: (requests: RecordedRequest[]) => boolean
 }
 
-/** Runs `body` on a client with `transport` and records what happened. */
-async function run (transport: CozeTransport, body: (t: Tools) => Promise<{ events: unknown[], error: unknown }>, o: RunOptions = {}): Promise<Trace> {
-  const credentials = new CredentialPool(o.specs ?? [{ kind: 'pat', token: emu.token, source: 'COZE_API_TOKEN' }], { baseURL: o.base ?? emu.url, cooldownMs: 60_000, sessionIsolation: o.sessionIsolation ?? false })
-  const coze = createCozeClient({ baseURL: o.base ?? emu.url, credentials, requestTimeoutMs: 5000, transport })
+/** The transports compared: the SDK, the lean one over HTTP/1.1, the lean one over h2c (COZE_HTTP2=true). */
+type Variant = CozeTransport | 'undici-h2c'
+
+/** Runs `body` on a client with `variant` and records what happened. */
+async function run (variant: Variant, body: (t: Tools) => Promise<{ events: unknown[], error: unknown }>, o: RunOptions = {}): Promise<Trace> {
+  const transport: CozeTransport = variant === 'sdk' ? 'sdk' : 'undici'
+  const http2 = variant === 'undici-h2c'
+  const baseURL = http2 && o.base === oddUrl ? oddH2Url : o.base ?? emu.url
+  const credentials = new CredentialPool(o.specs ?? [{ kind: 'pat', token: emu.token, source: 'COZE_API_TOKEN' }], { baseURL, cooldownMs: 60_000, sessionIsolation: o.sessionIsolation ?? false })
+  const coze = createCozeClient({ baseURL, credentials, requestTimeoutMs: 5000, transport, http2 })
   expect(coze.transport).toBe(transport)
+  expect(coze.http2).toBe(http2)
+  const h2cBefore = emu.connections.h2c
   expect(coze.streams === undefined).toBe(transport === 'sdk')
   const upstream: unknown[] = []
   coze.recorder = { upstream: (endpoint, outcome, cozeCode) => { upstream.push({ endpoint, outcome, cozeCode }) } }
@@ -139,6 +159,10 @@ async function run (transport: CozeTransport, body: (t: Tools) => Promise<{ even
     const from = emu.requests.length
     const result = await body(tools)
     const mine = () => emu.requests.slice(from).filter((r) => !o.paths || o.paths.includes(r.path))
+    // the streams over HTTP/2 (h2c) or HTTP/1.1, as asked; every other call over HTTP/1.1 (the SDK)
+    const streamed = ['/v3/chat', '/v3/chat/submit_tool_outputs', '/v1/workflows/chat', '/v1/workflow/stream_run', '/v1/workflow/stream_resume']
+    for (const r of mine()) expect(r.httpVersion).toBe(http2 && streamed.includes(r.path) ? '2.0' : '1.1')
+    if (!http2) expect(emu.connections.h2c).toBe(h2cBefore)
     for (let i = 0; i < 100 && o.settle && !o.settle(mine()); i++) await sleep(20)
     // a client that hangs up: the emulator notes it once the socket closes
     await sleep(30)
@@ -175,10 +199,21 @@ function normalize (t: Trace): unknown {
   return JSON.parse(text)
 }
 
-/** Runs the case on both transports; the two traces must be the same. Returns the lean one. */
+/**
+ * The same trace without what differs by protocol alone: the header HTTP/2 forbids
+ * (connection: keep-alive), and the cause of a reset (a closed socket; a reset stream).
+ */
+function overHttp2 (t: unknown): unknown {
+  const x = JSON.parse(JSON.stringify(t).replace(/ \((other side closed|Stream closed with error code NGHTTP2_INTERNAL_ERROR)\)/g, ' (<reset>)')) as { requests: Array<{ headers: string[] }> }
+  return { ...x, requests: x.requests.map((r) => ({ ...r, headers: r.headers.filter((_, i, h) => h[i - (i % 2)]!.toLowerCase() !== 'connection') })) }
+}
+
+/** Runs the case on the three transports; the traces must be the same. Returns the lean one (HTTP/1.1). */
 async function both (body: (t: Tools) => Promise<{ events: unknown[], error: unknown }>, o: RunOptions = {}): Promise<Trace> {
-  const [lean, sdk] = [await run('undici', body, o), await run('sdk', body, o)]
-  expect(normalize(lean)).toEqual(normalize(sdk))
+  const [lean, sdk, h2c] = [await run('undici', body, o), await run('sdk', body, o), await run('undici-h2c', body, o)]
+  const want = normalize(sdk)
+  expect(normalize(lean)).toEqual(want)
+  expect(overHttp2(normalize(h2c))).toEqual(overHttp2(want))
   return lean
 }
 
