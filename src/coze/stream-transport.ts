@@ -70,7 +70,7 @@ export function createStreamTransport (baseURL: string, api: () => Promise<CozeA
   // undici is loaded with the first call, not at start (cold start)
   let dispatcher: StreamDispatcher | undefined
   const load = async (): Promise<StreamDispatcher> => {
-    const { Agent, EnvHttpProxyAgent } = await import('undici')
+    const { Agent, EnvHttpProxyAgent } = await import('../undici.js')
     dispatcher = proxied
       ? new EnvHttpProxyAgent({ keepAliveTimeout })
       : h2 ? (await import('./h2-dispatcher.js')).createH2Dispatcher(base, keepAliveTimeout) : new Agent({ keepAliveTimeout })

@@ -95,7 +95,7 @@ export class FileLoader {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       if (!this.limits.allowPrivate && isPrivateLiteral(url.hostname)) throw blocked(param, start)
       // undici is loaded by the first image fetched (or the first Coze stream), not at start
-      const { Agent, request } = await import('undici')
+      const { Agent, request } = await import('../undici.js')
       this.agent ??= new Agent({ connections: 16, ...(this.limits.allowPrivate ? {} : { connect: { lookup: publicOnlyLookup } }) })
       const res = await request(url, { method: 'GET', signal, dispatcher: this.agent, headers: { accept: 'image/*,*/*;q=0.5', 'user-agent': 'coze-gateway' } })
       // A body dropped early (redirect, error, too large) emits an abort error: never let it go uncaught.
