@@ -33,5 +33,5 @@ VOLUME ["/app/data"]
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2026)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Exec form: node runs as PID 1 and gets SIGTERM directly, so shutdown is graceful.
-# --enable-source-maps: stack traces name the TypeScript sources (dist/*.js.map).
-CMD ["node", "--enable-source-maps", "dist/server.js"]
+# Stack traces name the TypeScript sources (dist/*.js.map, read by source-map-support on the first trace).
+CMD ["node", "dist/server.js"]

@@ -19,7 +19,7 @@ start() {
   if [ ! -f dist/server.js ] || [ -n "$(find src -newer dist/server.js -print -quit 2>/dev/null)" ]; then npm run build; fi
   local args=()
   [ "${DEMO:-false}" = "true" ] && args+=(--demo)
-  nohup node --enable-source-maps dist/server.js "${args[@]}" >>"$LOG_FILE" 2>&1 &
+  nohup node dist/server.js "${args[@]}" >>"$LOG_FILE" 2>&1 &
   echo $! >"$PID_FILE"
   local p=${PORT:-$(port)}; p=${p:-2026}
   for _ in $(seq 1 50); do

@@ -101,7 +101,7 @@ async function main (): Promise<void> {
     servers.push(proxy)
     const gws: Array<Variant & { server: Server }> = []
     for (const v of variants) {
-      const server = await startGateway(emu, { script: path.relative(ROOT, path.join(v.dir, 'dist/server.js')), ts: false, nodeFlags: ['--enable-source-maps'] }, { env: v.env, name: v.name })
+      const server = await startGateway(emu, { script: path.relative(ROOT, path.join(v.dir, 'dist/server.js')), ts: false, nodeFlags: [] }, { env: v.env, name: v.name })
       servers.push(server)
       gws.push({ ...v, server })
     }
@@ -166,7 +166,7 @@ async function main (): Promise<void> {
       const dir = path.join(ROOT, 'bench/.profiles')
       mkdirSync(dir, { recursive: true })
       const before = new Set(readdirSync(dir))
-      const gw = await startGateway(emu, { script: path.relative(ROOT, path.join(v.dir, 'dist/server.js')), ts: false, nodeFlags: ['--enable-source-maps'] }, { env: v.env, name: `${v.name}-profiled`, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
+      const gw = await startGateway(emu, { script: path.relative(ROOT, path.join(v.dir, 'dist/server.js')), ts: false, nodeFlags: [] }, { env: v.env, name: `${v.name}-profiled`, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
       await load(`${gw.url}/api/v1/chat`, gatewayBody(false), {}, gw.proc.pid, 2)
       await load(`${gw.url}/api/v1/chat`, gatewayBody(false), {}, gw.proc.pid, 10)
       await gw.proc.stop(10_000)

@@ -29,6 +29,8 @@ const result = await build({
     server: 'src/server.ts',
     // `node dist/access/keys-cli.js` in the Docker image (README, "npm run keys")
     'access/keys-cli': 'src/access/keys-cli.ts',
+    // what a script that imports the other entries imports first, for mapped stack traces
+    'source-maps': 'src/source-maps.ts',
     // what bench/gateway-variant.mjs imports to build the gateway itself
     app: 'src/app.ts',
     config: 'src/config.ts',

@@ -1,5 +1,6 @@
 // Entry point: load config, (demo) start the built-in Coze emulator, build the app,
 // listen, and close gracefully on SIGTERM/SIGINT.
+import './source-maps.js'
 import dotenv from 'dotenv'
 import type { AddressInfo } from 'node:net'
 import closeWithGrace from 'close-with-grace'

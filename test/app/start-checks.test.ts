@@ -63,8 +63,8 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
     expect(r.stderr).not.toContain('npm run demo')
   })
 
-  it('`node --enable-source-maps dist/server.js --demo`: the emulator chunk, Swagger UI from node_modules, the playground, the session database', async () => {
-    const child = spawnGroup(process.execPath, ['--enable-source-maps', 'dist/server.js', '--demo'], {
+  it('`node dist/server.js --demo`: the emulator chunk, Swagger UI from node_modules, the playground, the session database', async () => {
+    const child = spawnGroup(process.execPath, ['dist/server.js', '--demo'], {
       cwd: t,
       env: { ...ENV, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_DB_PATH: join(t, 'sessions.db') },
       stdio: ['ignore', 'pipe', 'pipe']
@@ -111,9 +111,10 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
     expect(packages).not.toContain('undici')
   })
 
-  it('stack traces name the TypeScript sources (source maps)', () => {
-    const script = `import(${JSON.stringify(pathToFileURL(join(t, 'dist/config.js')).href)}).then((m) => { try { m.loadConfig({ PORT: 'x' }) } catch (e) { console.log(e.stack) } })`
-    const r = spawnSync('node', ['--enable-source-maps', '-e', script], { cwd: t, env: ENV, encoding: 'utf8', timeout: 30_000 })
+  it('stack traces name the TypeScript sources (source maps, installed as dist/server.js installs them)', () => {
+    const url = (f: string) => JSON.stringify(pathToFileURL(join(t, f)).href)
+    const script = `import(${url('dist/source-maps.js')}).then(() => import(${url('dist/config.js')})).then((m) => { try { m.loadConfig({ PORT: 'x' }) } catch (e) { console.log(e.stack) } })`
+    const r = spawnSync('node', ['-e', script], { cwd: t, env: ENV, encoding: 'utf8', timeout: 30_000 })
     expect(r.stdout).toContain('Invalid configuration: PORT')
     expect(r.stdout).toMatch(/at (Module\.)?loadConfig \(.*src\/config\.ts:\d+:\d+\)/)
   })
