@@ -51,6 +51,9 @@ export interface RecordedRequest {
   aborted: boolean
   /** true once the response ended normally */
   finished: boolean
+  /** performance.now() when the request arrived, and when its response was written whole */
+  receivedAt: number
+  finishedAt: number | undefined
 }
 
 export interface Upload {

@@ -141,14 +141,16 @@ export function createRequestListener (rt: Runtime, router: Router, requests: Re
       body: undefined,
       rawBody: undefined,
       aborted: false,
-      finished: false
+      finished: false,
+      receivedAt: performance.now(),
+      finishedAt: undefined
     }
     requests.push(rec)
     if (requests.length > MAX_RECORDED) requests.shift()
     let cutByServer = false
     // (node:http2's response emits finish and says writableFinished once its stream closed,
     // reset or not: writableEnded tells)
-    res.once('finish', () => { if (res.writableEnded) rec.finished = true })
+    res.once('finish', () => { if (res.writableEnded) { rec.finished = true; rec.finishedAt = performance.now() } })
     res.once('close', () => { if (!(res.writableFinished && res.writableEnded) && !cutByServer && !rt.closing) rec.aborted = true })
 
     const found = router.find(method, path)
