@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { spawnGroup, stopGroup } from '../helpers/processes.js'
+import { outputOf, spawnGroup, stopGroup } from '../helpers/processes.js'
 
 const BANNER = /^Demo gateway ready at (http:\/\/\S+) \(API docs: (\S+)\)\. Try: (curl .+)$/m
 const CJK = /[\u4e00-\u9fff]/g
@@ -15,16 +15,11 @@ describe('the demo process', () => {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_STORE: 'memory' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    let out = ''
-    child.stdout!.on('data', (d) => { out += String(d) })
-    child.stderr!.on('data', (d) => { out += String(d) })
+    const output = outputOf(child)
     try {
-      const banner = await new Promise<RegExpExecArray>((resolve, reject) => {
-        const timer = setInterval(() => { const m = BANNER.exec(out); if (m) { clearInterval(timer); resolve(m) } }, 50)
-        child.once('exit', () => { clearInterval(timer); reject(new Error(`exited before the banner:\n${out}`)) })
-      })
+      const banner = await output.until(BANNER)
       const [, gateway, docs, curl] = banner as unknown as [string, string, string, string]
-      const human = out.split('\n').filter((l) => l.trim() && !l.startsWith('{'))
+      const human = output.text().split('\n').filter((l) => l.trim() && !l.startsWith('{'))
       expect(human).toHaveLength(1)
       expect(gateway).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       expect(docs).toBe(`${gateway}/docs`)

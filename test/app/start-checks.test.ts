@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { spawnGroup, stopAllGroups, stopGroup } from '../helpers/processes.js'
+import { outputOf, spawnGroup, stopAllGroups, stopGroup } from '../helpers/processes.js'
 
 const ROOT = resolve('.')
 const dirs: string[] = []
@@ -69,14 +69,9 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
       env: { ...ENV, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_DB_PATH: join(t, 'sessions.db') },
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    let out = ''
-    child.stdout!.on('data', (d) => { out += String(d) })
-    child.stderr!.on('data', (d) => { out += String(d) })
+    const output = outputOf(child)
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setInterval(() => { const m = /Demo gateway ready at (http:\/\/\S+) /.exec(out); if (m) { clearInterval(timer); resolve(m[1]!) } }, 50)
-        child.once('exit', () => { clearInterval(timer); reject(new Error(`exited before it was ready:\n${out}`)) })
-      })
+      const url = (await output.until(/Demo gateway ready at (http:\/\/\S+) /))[1]!
       expect(((await (await fetch(`${url}/health`)).json()) as any).upstream.mode).toBe('emulator')
       const chat = await (await fetch(`${url}/api/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'u', messages: [{ role: 'user', content: 'hi' }] }) })).json() as any
       expect(chat).toMatchObject({ success: true, data: { status: 'completed' } })
@@ -91,7 +86,7 @@ describe('the build without dev dependencies (as in the Docker image)', () => {
     } finally {
       await stopGroup(child)
     }
-    expect(out).not.toMatch(/"level":(50|60)/) // no error logged
+    expect(output.text()).not.toMatch(/"level":(50|60)/) // no error logged
   }, 60_000)
 
   it('a start loads neither the Coze SDK, axios nor undici: they come with the first Coze call (cold start)', () => {

@@ -79,3 +79,17 @@ export async function stopAllGroups (): Promise<void> {
 process.once('exit', () => {
   for (const c of live) killGroup(c, 'SIGKILL')
 })
+
+/** Collects a child's stdout and stderr; `until(re)` resolves with the first match of the output, and rejects if the child exits first. */
+export function outputOf (child: ChildProcess): { text (): string, until (re: RegExp): Promise<RegExpExecArray> } {
+  let out = ''
+  child.stdout?.on('data', (d) => { out += String(d) })
+  child.stderr?.on('data', (d) => { out += String(d) })
+  return {
+    text: () => out,
+    until: (re) => new Promise((resolve, reject) => {
+      const timer = setInterval(() => { const m = re.exec(out); if (m) { clearInterval(timer); resolve(m) } }, 50)
+      child.once('exit', () => { clearInterval(timer); reject(new Error(`exited before printing ${re}:\n${out}`)) })
+    })
+  }
+}
