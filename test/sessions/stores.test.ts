@@ -93,8 +93,9 @@ function contract (name: string, make: () => Promise<SessionStore>, done: () => 
       expect(await store.getConversationOwner('conv-new-2')).toBe('dave')
     })
 
-    it.skipIf(!twin)('claimCreated: another instance sees the owner within the event-loop turn, and surely after flush()', async () => {
-      const other = await twin!()
+    // (only stores that several instances share have a twin)
+    if (twin) it('claimCreated: another instance sees the owner within the event-loop turn, and surely after flush()', async () => {
+      const other = await twin()
       try {
         store.claimCreated('conv-seen', 'frank', Date.now() + HOUR)
         await new Promise((resolve) => setImmediate(resolve))
