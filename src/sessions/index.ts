@@ -126,9 +126,20 @@ function openSqlite (path: string, onWriteError: (err: unknown) => void): Sqlite
   try {
     return new SqliteSessionStore(path, { onWriteError })
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    const why = e.code && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message
-    throw new ConfigError(`Invalid configuration: SESSION_DB_PATH: cannot open the session database ${JSON.stringify(path)} (${why}). ` +
-      'Point SESSION_DB_PATH at a file in a folder the gateway can write (in Docker: a volume writable by the node user), or set SESSION_STORE=memory.')
+    throw sqliteOpenError(path, err)
   }
+}
+
+/** What to fix when the session database does not open: the file, or better-sqlite3's native module. */
+export function sqliteOpenError (path: string, err: unknown): ConfigError {
+  const e = err as NodeJS.ErrnoException
+  // An interrupted `npm install`, or a Node upgrade since it ran, leaves no usable binary.
+  if (e.code === 'ERR_DLOPEN_FAILED' || e.message.startsWith('Could not locate the bindings file')) {
+    return new ConfigError('Invalid configuration: SESSION_STORE=sqlite: better-sqlite3\'s native module does not load ' +
+      `in Node ${process.version} (${e.message.split('\n')[0]!.replace(/ Tried:$/, '')}). ` +
+      'Run `npm rebuild better-sqlite3` (or `npm install` again), or set SESSION_STORE=memory or redis.')
+  }
+  const why = e.code && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message
+  return new ConfigError(`Invalid configuration: SESSION_DB_PATH: cannot open the session database ${JSON.stringify(path)} (${why}). ` +
+    'Point SESSION_DB_PATH at a file in a folder the gateway can write (in Docker: a volume writable by the node user), or set SESSION_STORE=memory.')
 }
